@@ -1,0 +1,134 @@
+"""Block headers and their digests, byte-exact with Substrate's SCALE encoding.
+
+A header's identity is blake2b-256 of its encoding, so every byte must round-trip: digest
+items of unknown engines or tags we do not interpret are kept as raw bytes, never re-encoded
+from a parsed form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from chain.hashing import blake2_256
+from chain.scale import (
+    Reader,
+    decode_all,
+    encode_bytes,
+    encode_compact,
+    encode_vec,
+)
+
+EMPTY_TRIE_ROOT = blake2_256(b"\x00")
+"""Root of an empty trie: the extrinsics root of a block without extrinsics (e.g. genesis)."""
+
+
+class DigestKind(IntEnum):
+    OTHER = 0
+    CONSENSUS = 4
+    SEAL = 5
+    PRE_RUNTIME = 6
+    RUNTIME_ENVIRONMENT_UPDATED = 8
+
+
+ENGINE_ITEMS = frozenset({DigestKind.CONSENSUS, DigestKind.SEAL, DigestKind.PRE_RUNTIME})
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One digest entry; `engine` is the 4-byte engine id of Consensus/Seal/PreRuntime items."""
+
+    kind: DigestKind
+    data: bytes = b""
+    engine: bytes | None = None
+
+    @staticmethod
+    def read(r: Reader) -> DigestItem:
+        start = r.offset
+        tag = r.u8("DigestItem")
+        try:
+            kind = DigestKind(tag)
+        except ValueError:
+            raise r.fail("DigestItem", f"invalid tag {tag}", start) from None
+        if kind in ENGINE_ITEMS:
+            engine = r.fixed(4, "ConsensusEngineId")
+            return DigestItem(kind, r.var_bytes("DigestItem data"), engine)
+        if kind is DigestKind.OTHER:
+            return DigestItem(kind, r.var_bytes("DigestItem data"))
+        return DigestItem(kind)
+
+    def encode(self) -> bytes:
+        if self.kind in ENGINE_ITEMS:
+            return bytes([self.kind]) + (self.engine or b"") + encode_bytes(self.data)
+        if self.kind is DigestKind.OTHER:
+            return bytes([self.kind]) + encode_bytes(self.data)
+        return bytes([self.kind])
+
+    def describe(self) -> str:
+        name = self.kind.name.lower()
+        if self.engine is not None:
+            return f"{name}({self.engine.decode('latin-1')!r}, 0x{self.data.hex()})"
+        if self.kind is DigestKind.OTHER:
+            return f"{name}(0x{self.data.hex()})"
+        return name
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    parent_hash: bytes
+    number: int
+    state_root: bytes
+    extrinsics_root: bytes
+    digest: tuple[DigestItem, ...] = ()
+    _encoded: bytes | None = field(default=None, compare=False, repr=False)
+
+    @staticmethod
+    def read(r: Reader) -> Header:
+        """Read one header; keeps its exact bytes so hashing never re-encodes."""
+        start = r.offset
+        parent = r.hash32("Header.parent_hash")
+        number = r.compact_u32("Header.number")
+        state_root = r.hash32("Header.state_root")
+        extrinsics_root = r.hash32("Header.extrinsics_root")
+        digest = tuple(r.vec(DigestItem.read, "Header.digest", min_item_size=1))
+        return Header(parent, number, state_root, extrinsics_root, digest, r.data[start : r.offset])
+
+    @staticmethod
+    def decode(data: bytes) -> Header:
+        return decode_all(data, Header.read, "Header")
+
+    def encode(self) -> bytes:
+        if self._encoded is not None:
+            return self._encoded
+        return b"".join(
+            (
+                self.parent_hash,
+                encode_compact(self.number),
+                self.state_root,
+                self.extrinsics_root,
+                encode_vec(self.digest, DigestItem.encode),
+            )
+        )
+
+    def hash(self) -> bytes:
+        return blake2_256(self.encode())
+
+    def items(self, kind: DigestKind, engine: bytes | None = None) -> list[DigestItem]:
+        return [
+            d for d in self.digest if d.kind == kind and (engine is None or d.engine == engine)
+        ]
+
+
+def genesis_header(state_root: bytes) -> Header:
+    """The genesis header of a chain whose genesis state has this root."""
+    return Header(b"\x00" * 32, 0, state_root, EMPTY_TRIE_ROOT)
+
+
+def read_headers(r: Reader, type_name: str = "Vec<Header>") -> list[Header]:
+    # A header is at least 32+1+32+32+1 bytes; bounds the count before allocating.
+    return r.vec(Header.read, type_name, min_item_size=98)
+
+
+def decode_headers(data: bytes) -> list[Header]:
+    return decode_all(data, read_headers, "Vec<Header>")
+
