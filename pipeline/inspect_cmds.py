@@ -17,11 +17,15 @@ from chain.keys import GRANDPA_AUTHORITIES, GRANDPA_AUTHORITIES_WELL_KNOWN, GRAN
 from chain.proof import ReadProof, decode_proof
 from chain.scale import CodecError, Reader
 from chain.trie import DEFAULT_CHILD_STORAGE_PREFIX, ProofIncomplete, TrieError, TrieState
+from pipeline.inspect_header import header
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def inspect() -> None:
-    """Inspect chain data from files: chain specs, read proofs."""
+    """Inspect chain data: chain specs and read proofs from files, SCALE headers as hex."""
+
+
+inspect.add_command(header)
 
 
 def _unhex(text: str, what: str) -> bytes:
