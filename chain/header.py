@@ -18,9 +18,7 @@ from chain.scale import (
     encode_compact,
     encode_vec,
 )
-
-EMPTY_TRIE_ROOT = blake2_256(b"\x00")
-"""Root of an empty trie: the extrinsics root of a block without extrinsics (e.g. genesis)."""
+from chain.trie import EMPTY_TRIE_ROOT
 
 
 class DigestKind(IntEnum):

@@ -1,0 +1,121 @@
+"""The runtime the devnet claims to run: its metadata, version and call indices.
+
+The devnet serves the V14 metadata of the standalone Phala development node (a vector of the
+shared test data), so standard Substrate tools can decode its blocks. Everything the chain
+needs from it (the `Timestamp.set` call index, the `RuntimeVersion` constant) is read from that
+metadata rather than hard-coded. Decoding the metadata with scalecodec takes about a second, so
+it is done once per process and file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from scalecodec.base import RuntimeConfiguration, ScaleBytes
+from scalecodec.type_registry import load_type_registry_preset
+
+from chain.scale import CodecError, Reader
+from devnet.config import DevnetError
+
+DEFAULT_METADATA_PATH = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "vectors"
+    / "phala"
+    / "phala_standalone_metadata.scale"
+)
+"""`../shared/vectors/phala/phala_standalone_metadata.scale` from the project root."""
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What the devnet needs from the metadata, plus the decoded metadata for others to reuse."""
+
+    metadata: bytes
+    decoded: Any
+    """scalecodec's decoded `MetadataVersioned` (use `.value` for the plain dict form)."""
+    call_indices: dict[tuple[str, str], tuple[int, int]]
+    """(pallet, call) -> (pallet index, call index), for every call of every pallet."""
+    version: dict[str, Any]
+    """The `System::Version` constant in the node's `state_getRuntimeVersion` JSON shape."""
+
+    def call_index(self, pallet: str, call: str) -> tuple[int, int]:
+        try:
+            return self.call_indices[(pallet, call)]
+        except KeyError:
+            raise DevnetError(f"the metadata has no call {pallet}.{call}") from None
+
+
+def _read_str(r: Reader) -> str:
+    return r.var_bytes("String").decode()
+
+
+def decode_runtime_version(data: bytes) -> dict[str, Any]:
+    """SCALE `RuntimeVersion` (with the trailing `state_version: u8` of 2022 runtimes) to JSON."""
+    r = Reader(data)
+    try:
+        out: dict[str, Any] = {
+            "specName": _read_str(r),
+            "implName": _read_str(r),
+            "authoringVersion": r.u32(),
+            "specVersion": r.u32(),
+            "implVersion": r.u32(),
+            "apis": r.vec(lambda rr: ["0x" + rr.fixed(8, "ApiId").hex(), rr.u32()], "ApisVec", 12),
+            "transactionVersion": r.u32(),
+        }
+        out["stateVersion"] = r.u8("state_version") if r.remaining else 0
+        r.finish("RuntimeVersion")
+    except CodecError as e:
+        raise DevnetError(f"metadata's System::Version constant does not decode: {e}") from None
+    return out
+
+
+def _call_indices(metadata: dict[str, Any]) -> dict[tuple[str, str], tuple[int, int]]:
+    types = {t["id"]: t["type"] for t in metadata["types"]["types"]}
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for pallet in metadata["pallets"]:
+        calls = pallet.get("calls")
+        if not calls:
+            continue
+        for variant in types[calls["ty"]]["def"]["variant"]["variants"]:
+            out[(pallet["name"], variant["name"])] = (pallet["index"], variant["index"])
+    return out
+
+
+def _version_constant(metadata: dict[str, Any]) -> bytes:
+    for pallet in metadata["pallets"]:
+        if pallet["name"] == "System":
+            for constant in pallet["constants"]:
+                if constant["name"] == "Version":
+                    return bytes.fromhex(constant["value"].removeprefix("0x"))
+    raise DevnetError("the metadata has no System::Version constant")
+
+
+@lru_cache(maxsize=4)
+def load_runtime(path: Path | None = None) -> RuntimeInfo:
+    """Read and decode a V14 metadata file (cached per path)."""
+    path = path or DEFAULT_METADATA_PATH
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DevnetError(f"cannot read the devnet metadata {path}: {e}") from None
+    config = RuntimeConfiguration()
+    config.update_type_registry(load_type_registry_preset("core"))
+    decoded = config.create_scale_object("MetadataVersioned", data=ScaleBytes(data))
+    try:
+        decoded.decode()
+    except Exception as e:
+        raise DevnetError(f"cannot decode metadata {path}: {e}") from None
+    versions = decoded.value[1]
+    if "V14" not in versions:
+        raise DevnetError(f"metadata {path} is {next(iter(versions))}, expected V14")
+    v14 = versions["V14"]
+    return RuntimeInfo(
+        metadata=data,
+        decoded=decoded,
+        call_indices=_call_indices(v14),
+        version=decode_runtime_version(_version_constant(v14)),
+    )
