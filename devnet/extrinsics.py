@@ -44,6 +44,7 @@ from chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin, topic_is
 from chain.scale import CodecError, Reader, encode_bytes, encode_compact, encode_u32
 from devnet.config import DevnetError
 from devnet.genesis import SUDO_KEY
+from devnet.runtime import system_constant
 
 if TYPE_CHECKING:
     from devnet.chain import DevChain
@@ -492,19 +493,8 @@ class ExtrinsicCodec:
 
 
 def _block_hash_count(decoded_metadata: Any) -> int:
-    """`System::BlockHashCount` (u32): how far back a mortal era's birth block may lie.
-
-    Read from the raw constant bytes: scalecodec's plain value form turns byte strings that
-    happen to be valid UTF-8 into text, which cannot be told apart from hex.
-    """
-    v14 = decoded_metadata.value_object[1].value_object[1]
-    for pallet in v14.value_object["pallets"].value_object:
-        if pallet.value_object["name"].value != "System":
-            continue
-        for constant in pallet.value_object["constants"].value_object:
-            if constant.value_object["name"].value == "BlockHashCount":
-                return int.from_bytes(bytes(constant.value_object["value"].value_object), "little")
-    raise DevnetError("the metadata has no System::BlockHashCount constant")
+    """`System::BlockHashCount` (u32): how far back a mortal era's birth block may lie."""
+    return int.from_bytes(system_constant(decoded_metadata, "BlockHashCount"), "little")
 
 
 # --- the pool ------------------------------------------------------------------------------------

@@ -85,13 +85,20 @@ def _call_indices(metadata: dict[str, Any]) -> dict[tuple[str, str], tuple[int, 
     return out
 
 
-def _version_constant(metadata: dict[str, Any]) -> bytes:
-    for pallet in metadata["pallets"]:
-        if pallet["name"] == "System":
-            for constant in pallet["constants"]:
-                if constant["name"] == "Version":
-                    return bytes.fromhex(constant["value"].removeprefix("0x"))
-    raise DevnetError("the metadata has no System::Version constant")
+def system_constant(decoded: Any, name: str) -> bytes:
+    """The raw SCALE bytes of a `System` pallet constant of decoded V14 metadata.
+
+    Read from the scale objects, not the plain value form: that one turns byte strings that
+    happen to be valid UTF-8 into text, which cannot be told apart from hex.
+    """
+    v14 = decoded.value_object[1].value_object[1]
+    for pallet in v14.value_object["pallets"].value_object:
+        if pallet.value_object["name"].value != "System":
+            continue
+        for constant in pallet.value_object["constants"].value_object:
+            if constant.value_object["name"].value == name:
+                return bytes(constant.value_object["value"].value_object)
+    raise DevnetError(f"the metadata has no System::{name} constant")
 
 
 @lru_cache(maxsize=4)
@@ -117,5 +124,5 @@ def load_runtime(path: Path | None = None) -> RuntimeInfo:
         metadata=data,
         decoded=decoded,
         call_indices=_call_indices(v14),
-        version=decode_runtime_version(_version_constant(v14)),
+        version=decode_runtime_version(system_constant(decoded, "Version")),
     )
