@@ -2,7 +2,11 @@
 
 import click
 
+from devnet.cli import devnet
+from pipeline.commands import config_group, validator_group
 from pipeline.inspect_cmds import inspect
+from pipeline.runner import run_command
+from relayer.cli import relayer_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -11,6 +15,11 @@ def cli() -> None:
 
 
 cli.add_command(inspect)
+cli.add_command(config_group)
+cli.add_command(relayer_command)
+cli.add_command(validator_group)
+cli.add_command(run_command)
+cli.add_command(devnet)
 
 
 def main() -> None:

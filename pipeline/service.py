@@ -1,0 +1,80 @@
+"""Process plumbing shared by the long-running commands: logging, signals, progress lines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID_DATA = 3
+"""The validator stopped a chain on invalid data (distinct from a crash or bad usage)."""
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("nats").setLevel(logging.WARNING)
+    logging.getLogger("substrateinterface").setLevel(logging.WARNING)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT/SIGTERM ask for a clean stop (finish in-flight acks, save state). A repeat
+    within a second is ignored (a terminal and a supervisor may both signal); a later one
+    exits at once."""
+    loop = asyncio.get_running_loop()
+    logger = logging.getLogger(__name__)
+    first: list[float] = []
+
+    def handler(sig: signal.Signals) -> None:
+        now = time.monotonic()
+        if not first:
+            first.append(now)
+            logger.info("%s received: stopping cleanly (again to force)", sig.name)
+            stop.set()
+        elif now - first[0] > 1.0:
+            logger.warning("%s received again: exiting now", sig.name)
+            os._exit(128 + sig.value)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handler, sig)
+
+
+@dataclass
+class RateMeter:
+    """Blocks per second between two readings of a growing counter."""
+
+    last_count: int = 0
+    last_time: float = field(default_factory=time.monotonic)
+
+    def rate(self, count: int) -> float:
+        now = time.monotonic()
+        elapsed = now - self.last_time
+        value = (count - self.last_count) / elapsed if elapsed > 0 else 0.0
+        self.last_count, self.last_time = count, now
+        return max(0.0, value)
+
+
+async def report_every(
+    interval_s: float, stop: asyncio.Event, line: Callable[[], str | None]
+) -> None:
+    """Log `line()` every interval until `stop` (None = nothing to say this time)."""
+    logger = logging.getLogger("pinkpipe.progress")
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+        except TimeoutError:
+            text = line()
+            if text:
+                logger.info(text)

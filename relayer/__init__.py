@@ -1,0 +1,1 @@
+"""The relayer: a node's finalized blocks, with proofs, into the raw stream, exactly once."""

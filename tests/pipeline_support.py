@@ -1,0 +1,74 @@
+"""Helpers for the pipeline tests: a real nats-server on a free port, settings, stream reads.
+
+Every test talks to a nats-server started here (never the system's 4222) and, for chain data,
+to the devnet over real WebSocket JSON-RPC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nats.js import api
+
+from pipeline.bus import MSG_ID, Bus
+from pipeline.config import Settings, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PINKPIPE = PROJECT_ROOT / ".venv" / "bin" / "pinkpipe"
+
+
+def make_settings(nats_url: str, node_url: str | None = None, **overrides: Any) -> Settings:
+    """Settings for a test: no config file, short timeouts so faults resolve quickly."""
+    defaults: dict[str, Any] = {"rpc_timeout_s": 2.0, "rpc_retries": 6}
+    return load_settings(
+        default_file=False,
+        **{**defaults, "nats_url": nats_url, "node_url": node_url, **overrides},
+    )
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    seq: int
+    data: bytes
+    msg_id: str | None
+
+
+async def read_stream(bus: Bus, stream: str, subject: str) -> list[StreamMessage]:
+    """Every message of a stream, in order, through an ephemeral pull consumer."""
+    info = await bus.js.stream_info(stream)
+    total = int(info.state.messages)
+    if total == 0:
+        return []
+    sub = await bus.js.pull_subscribe(
+        subject,
+        stream=stream,
+        config=api.ConsumerConfig(
+            deliver_policy=api.DeliverPolicy.ALL, ack_policy=api.AckPolicy.NONE
+        ),
+    )
+    out: list[StreamMessage] = []
+    try:
+        while len(out) < total:
+            for msg in await sub.fetch(min(1000, total - len(out)), timeout=5):
+                headers = msg.headers or {}
+                out.append(
+                    StreamMessage(msg.metadata.sequence.stream, msg.data, headers.get(MSG_ID))
+                )
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+async def wait_for(
+    predicate: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.05
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(interval_s)
