@@ -206,12 +206,10 @@ def topic_is_offchain(topic: bytes) -> bool:
     return bool(topic) and topic[0] not in _RESERVED_TOPIC_BYTES and topic[0] != ord("^")
 
 
-
 def contract_command_topic(contract_id: bytes) -> bytes:
     """`phala/contract/<lower-case hex id>/command`, the topic of a contract's commands."""
-    return _COMMAND_PREFIX + _check_len(contract_id, 32, "contract id").hex().encode() + (
-        _COMMAND_SUFFIX
-    )
+    hex_id = _check_len(contract_id, 32, "contract id").hex().encode()
+    return _COMMAND_PREFIX + hex_id + _COMMAND_SUFFIX
 
 
 def command_topic_contract(topic: bytes) -> bytes | None:

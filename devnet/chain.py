@@ -95,7 +95,8 @@ def encode_messages(messages: Sequence[bytes]) -> bytes:
 
 
 class DevChain:
-    """The development chain; see devnet-interface.md for the contract of each method."""
+    """The development chain: produces, finalizes and serves blocks, state, proofs and
+    justifications (by hash; unknown hashes give None, or `UnknownBlock` for state)."""
 
     def __init__(self, config: DevnetConfig) -> None:
         config.validate()

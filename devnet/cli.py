@@ -15,6 +15,7 @@ from devnet.chain import DevChain
 from devnet.config import DevnetConfig, DevnetError
 from devnet.faults import FaultError, Faults
 from devnet.rpc import DevnetServer, TransportFaults, hex_of
+from devnet.runtime import METADATA_ENV
 from devnet.scenario import ScenarioRunner, load_scenario
 
 DATA_FAULTS = {
@@ -38,7 +39,7 @@ class FaultPlan:
 
 
 def _int(name: str, value: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise DevnetError(f"fault {name} needs a non-negative integer, got {value!r}")
     return int(value)
 
@@ -123,11 +124,16 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
 @click.option("--state-version", default=0, show_default=True, type=click.IntRange(0, 1),
               help="Trie layout of the state: 0 or 1.")
 @click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML file scripting clusters, code, contracts and calls by block.")
+              help="YAML file scripting clusters, code, contracts and calls by block "
+                   "(and the genesis Pink system code); see examples/scenarios/demo.yaml.")
+@click.option("--metadata", "metadata", type=click.Path(dir_okay=False, path_type=Path),
+              envvar=METADATA_ENV, show_envvar=True,
+              help="V14 metadata the devnet serves and encodes its calls by [default: "
+                   "../shared/vectors/phala/phala_standalone_metadata.scale].")
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help=FAULT_HELP)
 def devnet(host: str, port: int, blocks: int, block_time: float, authorities: int,
            set_period: int, justification_period: int, state_version: int,
-           scenario: Path | None, faults: tuple[str, ...]) -> None:
+           scenario: Path | None, metadata: Path | None, faults: tuple[str, ...]) -> None:
     """Run a deterministic development chain that speaks a Substrate node's JSON-RPC.
 
     It prints the genesis hash and the WebSocket URL, then produces a block every
@@ -138,7 +144,8 @@ def devnet(host: str, port: int, blocks: int, block_time: float, authorities: in
         plan = parse_faults(faults)
         config = DevnetConfig(authorities=authorities, set_period=set_period,
                               justification_period=justification_period,
-                              state_version=state_version, faults=plan.data)
+                              state_version=state_version, faults=plan.data,
+                              metadata_path=metadata)
         script = None if scenario is None else load_scenario(scenario)
         if script is not None:
             config = script.configure(config)

@@ -62,11 +62,17 @@ def _default_balances() -> dict[str, int]:
 
 @dataclass
 class DevnetConfig:
-    """What the devnet builds; see devnet-interface.md for each field's meaning.
+    """What the devnet builds (the chain is a pure function of these fields).
 
-    Additions beyond the contract: `sudo` (the `Sudo::Key` account, as accepted by
-    `parse_account`), `metadata_path` (defaults to the Phala standalone metadata vector),
-    `pink_runtime_version` (`PhalaPhatContracts::PinkRuntimeVersion`, None leaves it unset).
+    `authorities`: GRANDPA set size (ed25519 dev keys //Alice, //Bob, ...); `signers`: how
+    many of them sign each justification (None: all); `state_version`: trie layout 0 or 1;
+    `slot_ms`: how far `Timestamp::Now` advances per block; `justification_period`: a stored
+    justification every N blocks (and at every set change); `set_period`: rotate the set every
+    M blocks (0: never); `initial_balances`: account (dev name, SS58 or 0x hex) -> free balance;
+    `system_code`: `PhalaPhatContracts::PinkSystemCode` (version 0); `faults`: data faults
+    (devnet/faults.py); `sudo`: the `Sudo::Key` account; `metadata_path`: the V14 metadata to
+    serve (see `devnet.runtime.metadata_path`); `pink_runtime_version`:
+    `PhalaPhatContracts::PinkRuntimeVersion` (None leaves it unset).
     """
 
     chain_name: str = "pinkpipe devnet"

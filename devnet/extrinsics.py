@@ -44,6 +44,7 @@ from chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin, topic_is
 from chain.scale import CodecError, Reader, encode_bytes, encode_compact, encode_u32
 from devnet.config import DevnetError
 from devnet.genesis import SUDO_KEY
+from devnet.jsonrpc import RpcError
 from devnet.runtime import system_constant
 
 if TYPE_CHECKING:
@@ -70,20 +71,8 @@ UNSIGNED_V4 = 0x04
 MAX_UNHASHED_PAYLOAD = 256
 
 
-class ExtrinsicRejected(Exception):
-    """An extrinsic a node would refuse; `error_object()` is the JSON-RPC error it answers."""
-
-    def __init__(self, code: int, message: str, data: str | None = None) -> None:
-        super().__init__(f"{code} {message}" + (f": {data}" if data else ""))
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def error_object(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
+class ExtrinsicRejected(RpcError):
+    """An extrinsic a node would refuse, as the JSON-RPC error the node answers."""
 
 
 def invalid(reason: str) -> ExtrinsicRejected:
@@ -508,11 +497,15 @@ class ExtrinsicPool:
         self.codec = ExtrinsicCodec(chain.runtime.decoded)
 
     def additional(self, era: Era) -> Additional:
-        """additional_signed as the chain computes it now; rejects an unknown birth block."""
+        """additional_signed as the chain computes it now; rejects an unknown birth block.
+
+        Like frame_system's `BlockHash` while block `current` is validated: genesis, the parent
+        and the `BlockHashCount` blocks before it (block `b` prunes `b - count - 1`).
+        """
         version = self.chain.runtime_version
         current = self.chain.best_number + 1
         birth = era.birth(current)
-        too_old = birth != 0 and current - birth > self.codec.block_hash_count
+        too_old = birth != 0 and current - birth > self.codec.block_hash_count + 1
         birth_hash = None if too_old else self.chain.block_hash(birth)
         if birth_hash is None or birth >= current:
             raise invalid(ANCIENT_BIRTH_BLOCK)

@@ -66,7 +66,8 @@ class Faults:
         faults = cls()
         for part in filter(None, (p.strip() for p in spec.split(","))):
             name, sep, value = part.partition("=")
-            if not sep or not value.strip().isdigit():
+            value = value.strip()
+            if not sep or not (value.isascii() and value.isdigit()):
                 raise FaultError(f"fault {part!r} is not of the form name=block")
             faults.set(name.strip(), int(value))
         return faults

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ from chain.hashing import blake2_256
 from chain.header import Header
 from devnet.chain import DevChain
 from devnet.config import DevnetError
-from devnet.extrinsics import ExtrinsicPool, ExtrinsicRejected
+from devnet.extrinsics import ExtrinsicPool
+from devnet.jsonrpc import RpcError
 
 T = TypeVar("T")
 
@@ -53,22 +55,6 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 SS58_FORMAT = 30
 """`System::SS58Prefix` of the devnet's runtime (Phala)."""
 GRANDPA_ENGINE = list(b"FRNK")
-
-
-class RpcError(Exception):
-    """A JSON-RPC error answer."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(f"{code} {message}")
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def error_object(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
 
 
 def bad_params(detail: str) -> RpcError:
@@ -167,8 +153,8 @@ class TransportFaults:
         """Reject values the server cannot honour, naming the field."""
         if self.drop_every is not None and self.drop_every < 1:
             raise DevnetError(f"drop_every must be >= 1, got {self.drop_every}")
-        if self.stall_seconds < 0:
-            raise DevnetError(f"stall seconds must be >= 0, got {self.stall_seconds}")
+        if not 0 <= self.stall_seconds < math.inf:
+            raise DevnetError(f"stall seconds must be finite and >= 0, got {self.stall_seconds}")
         for name in ("drop_at_block", "stall_at_block"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -441,15 +427,12 @@ class DevnetServer:
         if entry is None:
             raise RpcError(METHOD_NOT_FOUND, "Method not found")
         args = _positional(params, entry.params)
-        try:
-            if entry.subscription:
-                if conn is None:
-                    raise RpcError(METHOD_NOT_FOUND, "Method not found",
-                                   "subscriptions need a WebSocket connection")
-                return entry.handler(conn, method, *args)
+        if not entry.subscription:
             return entry.handler(*args)
-        except ExtrinsicRejected as e:
-            raise RpcError(e.code, e.message, e.data) from None
+        if conn is None:
+            raise RpcError(METHOD_NOT_FOUND, "Method not found",
+                           "subscriptions need a WebSocket connection")
+        return entry.handler(conn, method, *args)
 
     def _method_table(self) -> dict[str, _Method]:
         chain = self.chain

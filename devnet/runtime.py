@@ -9,6 +9,7 @@ it is done once per process and file.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,17 @@ DEFAULT_METADATA_PATH = (
     / "phala_standalone_metadata.scale"
 )
 """`../shared/vectors/phala/phala_standalone_metadata.scale` from the project root."""
+METADATA_ENV = "PINKPIPE_DEVNET_METADATA"
+"""Environment variable naming another metadata file (used when no path is configured)."""
+
+
+def metadata_path(configured: Path | None = None) -> Path:
+    """The metadata file to serve: the configured one, else `$PINKPIPE_DEVNET_METADATA`,
+    else the shared vector."""
+    if configured is not None:
+        return configured
+    from_env = os.environ.get(METADATA_ENV)
+    return Path(from_env) if from_env else DEFAULT_METADATA_PATH
 
 
 @dataclass(frozen=True)
@@ -101,14 +113,23 @@ def system_constant(decoded: Any, name: str) -> bytes:
     raise DevnetError(f"the metadata has no System::{name} constant")
 
 
-@lru_cache(maxsize=4)
 def load_runtime(path: Path | None = None) -> RuntimeInfo:
-    """Read and decode a V14 metadata file (cached per path)."""
-    path = path or DEFAULT_METADATA_PATH
+    """Read and decode a V14 metadata file (`metadata_path(path)`, cached per file)."""
+    return _load_runtime(metadata_path(path).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load_runtime(path: Path) -> RuntimeInfo:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise DevnetError(f"cannot read the devnet metadata {path}: {e}") from None
+        raise DevnetError(
+            f"cannot read the devnet metadata {path}: {e.strerror or e}. The devnet serves the "
+            f"Phala standalone metadata, by default the shared test vector "
+            f"../shared/vectors/phala/phala_standalone_metadata.scale next to the project; "
+            f"point `pinkpipe devnet --metadata FILE`, the {METADATA_ENV} environment variable "
+            f"or DevnetConfig.metadata_path at a copy of it"
+        ) from None
     config = RuntimeConfiguration()
     config.update_type_registry(load_type_registry_preset("core"))
     decoded = config.create_scale_object("MetadataVersioned", data=ScaleBytes(data))

@@ -3,6 +3,7 @@
 ```yaml
 sudo: Alice                       # signs the pallet-origin messages (Sudo key); default Alice
 keys: ed25519                     # dev keys the scenario signs with: ed25519 (default) or sr25519
+system_code: {code_file: system.wasm}   # genesis PhalaPhatContracts::PinkSystemCode (optional)
 steps:
   - block: 2                      # submitted right before block 2: its messages land in block 2
     deploy_cluster: {name: main, owner: Alice, deposit: 10000000000000}
@@ -230,7 +231,8 @@ class _Loader:
             raise f.fail("name", f"{name!r} is already defined")
         table[name] = value
 
-    def _code(self, f: _Fields) -> bytes:
+    def code(self, f: _Fields) -> bytes:
+        """The bytes of exactly one of `code_file` (relative to the scenario) or `code_hex`."""
         has_file, has_hex = "code_file" in f.values, "code_hex" in f.values
         if has_file == has_hex:
             raise ScenarioError(f"{f.where}: give exactly one of 'code_file' or 'code_hex'")
@@ -287,7 +289,7 @@ class _Loader:
         cluster = f.take("cluster", self._ref(self.clusters, "cluster"))
         origin = f.take("origin", self._account)
         resource_type = f.take("resource_type", _resource_type, ResourceType.INK_CODE)
-        code = self._code(f)
+        code = self.code(f)
         self._define(f, self.codes, blake2_256(code))
         op = UploadResource(origin, cluster, resource_type, code)
         return PALLET, CLUSTER_KEY_TOPIC, op.encode()
@@ -353,6 +355,8 @@ class Scenario:
     messages: tuple[PlannedMessage, ...]
     contracts: dict[str, bytes]
     clusters: dict[str, bytes]
+    system_code: bytes | None = None
+    """The Pink system contract to put in genesis; None keeps the configuration's."""
 
     @property
     def last_block(self) -> int:
@@ -374,10 +378,13 @@ class Scenario:
         return sorted(names)
 
     def configure(self, config: DevnetConfig) -> DevnetConfig:
-        """`config` with the scenario's sudo key and every dev key of its type funded."""
+        """`config` with the scenario's sudo key, system code and every dev key of its type
+        funded."""
         funded = {"0x" + self.account(name).hex(): DEFAULT_BALANCE for name in DEV_ACCOUNTS}
+        system_code = config.system_code if self.system_code is None else self.system_code
         return replace(config, sudo="0x" + self.account(self.sudo).hex(),
-                       initial_balances={**config.initial_balances, **funded})
+                       initial_balances={**config.initial_balances, **funded},
+                       system_code=system_code)
 
 
 def parse_scenario(document: Any, base_dir: Path, source: str = "scenario") -> Scenario:
@@ -388,8 +395,13 @@ def parse_scenario(document: Any, base_dir: Path, source: str = "scenario") -> S
         raise top.fail("sudo", "must be a dev account")
     key_type = top.take("keys", _key_type, "ed25519")
     steps = top.take("steps", _list_of_steps)
-    top.done()
     loader = _Loader(base_dir, key_type)
+    system_code = None
+    if "system_code" in top.values:
+        code = _Fields(f"{source}: system_code", top.values.pop("system_code"))
+        system_code = loader.code(code)
+        code.done()
+    top.done()
     planned = []
     previous = 0
     for i, step in enumerate(steps):
@@ -409,7 +421,8 @@ def parse_scenario(document: Any, base_dir: Path, source: str = "scenario") -> S
         body = _Fields(f"{where} (block {block}, {action})", f.values.pop(action))
         f.done()
         planned.append(loader.step(block, action, body))
-    return Scenario(sudo, key_type, tuple(planned), loader.contracts, loader.clusters)
+    return Scenario(sudo, key_type, tuple(planned), loader.contracts, loader.clusters,
+                    system_code)
 
 
 def _list_of_steps(value: Any) -> list[Any]:

@@ -6,6 +6,8 @@ with the same code the light client uses, never with the devnet's own helpers.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scalecodec.base import RuntimeConfiguration, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
@@ -30,6 +32,7 @@ from devnet import DevChain, DevnetConfig, DevnetError, Faults, UnknownBlock
 from devnet.config import DEFAULT_BALANCE, dev_account
 from devnet.faults import FaultError
 from devnet.genesis import AccountInfo, account_key
+from devnet.runtime import DEFAULT_METADATA_PATH, METADATA_ENV
 from validator.errors import LightClientError
 from validator.light_client import LightClient
 
@@ -554,6 +557,24 @@ def test_config_validation(field: str, value: object) -> None:
     pattern = "account|balance" if field == "initial_balances" else field.split("_")[0]
     with pytest.raises(DevnetError, match=pattern):
         DevnetConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_missing_metadata_names_the_path_and_how_to_set_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent = tmp_path / "absent.scale"
+    with pytest.raises(DevnetError) as err:
+        DevChain(DevnetConfig(metadata_path=absent))
+    message = str(err.value)
+    assert str(absent) in message and "No such file" in message
+    for how in ("--metadata", METADATA_ENV, "DevnetConfig.metadata_path",
+                "../shared/vectors/phala/phala_standalone_metadata.scale"):
+        assert how in message
+    monkeypatch.setenv(METADATA_ENV, str(tmp_path / "from-env.scale"))
+    with pytest.raises(DevnetError, match=r"from-env\.scale"):
+        DevChain(DevnetConfig())
+    monkeypatch.setenv(METADATA_ENV, str(DEFAULT_METADATA_PATH))
+    assert DevChain(DevnetConfig()).metadata == DEFAULT_METADATA_PATH.read_bytes()
 
 
 # -- the light client accepts what the devnet serves ---------------------------------------

@@ -200,6 +200,22 @@ def test_mortal_era_is_accepted_and_checked(
                                     "data": ANCIENT_BIRTH_BLOCK}
 
 
+def test_mortal_birth_window_is_frame_systems(
+    chain: DevChain, pool: ExtrinsicPool, builder: ExtrinsicBuilder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While block `current` is validated, BlockHash holds #current-1-count..#current-1."""
+    monkeypatch.setattr(pool.codec, "block_hash_count", 4)
+    chain.produce(10)
+    call = builder.calls.encode("PhalaMq", "push_message", b"t", b"p")
+    oldest = Era(64, 6)  # born at #6: current #11 - 1 - 4
+    assert oldest.birth(chain.best_number + 1) == 6
+    pool.submit(signed_body(pool, call, ALICE, era=oldest))
+    pruned = Era(64, 5)
+    assert rejected(pool, signed_body(pool, call, ALICE, nonce=1, era=pruned))["data"] == (
+        ANCIENT_BIRTH_BLOCK)
+
+
 # --- rejections --------------------------------------------------------------------------------
 
 

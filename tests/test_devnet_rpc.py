@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from substrateinterface import SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
 from websockets.asyncio.client import ClientConnection, connect
@@ -37,9 +38,9 @@ from chain.header import DigestItem, Header
 from chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin, decode_messages
 from chain.proof import verify_read_proof
 from chain.scale import Reader
-from chain.trie import ProofIncomplete, ordered_trie_root
+from chain.trie import BadProof, ProofIncomplete, ordered_trie_root
 from devnet import DevChain, DevnetConfig
-from devnet.cli import parse_faults
+from devnet.cli import devnet, parse_faults
 from devnet.config import DevnetError
 from devnet.extrinsics import ExtrinsicBuilder
 from devnet.rpc import BackgroundDevnet, DevnetServer, TransportFaults
@@ -392,7 +393,8 @@ def test_fault_specs() -> None:
                                              stall_at_block=4, reorder=True)
     assert plan.data.active() == {"bad_justification_signature": 120, "wrong_state_root": 300,
                                   "truncated_proof": 7, "bad_body": 8, "wrong_set_id": 9}
-    for bad in ("explode=1", "drop-every=x", "stall=soon", "bad-body=0", "drop-every=0"):
+    for bad in ("explode=1", "drop-every=x", "stall=soon", "bad-body=0", "drop-every=0",
+                "bad-body=\u00b2", "drop-at=\u0661", "stall=nan", "stall=inf", "stall=-1"):
         with pytest.raises(DevnetError):
             parse_faults([bad])
 
@@ -420,6 +422,49 @@ async def test_data_fault_switches_reach_the_wire() -> None:
             p.signature, precommit_payload(p.target_hash, p.target_number, justification.round,
                                            0), p.id)]
         assert len(bad) == 1
+
+
+async def served_block(rpc: Rpc, number: int) -> tuple[Header, list[bytes], bytes | None]:
+    """Header, body and GRANDPA justification of block `number`, as `chain_getBlock` serves."""
+    block = await rpc("chain_getBlock", await rpc("chain_getBlockHash", number))
+    header = header_from_json(block["block"]["header"])
+    body = [unhex(x) for x in block["block"]["extrinsics"]]
+    justifications = block["justifications"]
+    return header, body, None if justifications is None else bytes(justifications[0][1])
+
+
+def signed_with_set(justification: bytes, set_id: int) -> bool:
+    j = Justification.decode(justification)
+    return all(ed25519_verify(p.signature, precommit_payload(
+        p.target_hash, p.target_number, j.round, set_id), p.id) for p in j.commit.precommits)
+
+
+async def test_every_data_fault_reaches_the_wire_at_its_block_only() -> None:
+    plan = parse_faults(["wrong-state-root=2", "bad-body=3", "wrong-set-id=4"])
+    async with DevnetServer(new_chain(faults=plan.data)) as srv, connect(srv.url) as client:
+        await srv.produce(5)
+        rpc = Rpc(client)
+        key = "0x" + keys.TIMESTAMP_NOW.hex()
+        for number in range(1, 6):
+            header, body, justification = await served_block(rpc, number)
+            proof = await rpc("state_getReadProof", [key], "0x" + header.hash().hex())
+            nodes = [unhex(n) for n in proof["proof"]]
+            if number == 2:
+                with pytest.raises(BadProof):
+                    verify_read_proof(header.state_root, nodes, [keys.TIMESTAMP_NOW])
+            else:
+                assert verify_read_proof(header.state_root, nodes, [keys.TIMESTAMP_NOW])
+            assert (ordered_trie_root(body) == header.extrinsics_root) == (number != 3)
+            assert (justification is not None) == (number == 4)
+        assert justification is None
+        _, _, wrong = await served_block(rpc, 4)
+        assert wrong is not None and signed_with_set(wrong, 1) and not signed_with_set(wrong, 0)
+        srv.chain.faults.clear()
+        _, body, right = await served_block(rpc, 3)
+        assert ordered_trie_root(body) == header_from_json(
+            await rpc("chain_getHeader", await rpc("chain_getBlockHash", 3))).extrinsics_root
+        _, _, right = await served_block(rpc, 4)
+        assert right is not None and signed_with_set(right, 0)
 
 
 # --- determinism ---------------------------------------------------------------------------------
@@ -492,6 +537,12 @@ def test_substrate_interface_extrinsics_land(background: BackgroundDevnet) -> No
         block = substrate.get_block(block_hash)
         hashes = [x.value["extrinsic_hash"] for x in block["extrinsics"]]
         assert receipt.extrinsic_hash in hashes
+        calls = [x.value["call"] for x in block["extrinsics"]]
+        assert [(c["call_module"], c["call_function"]) for c in calls] == [
+            ("Timestamp", "set"), ("PhalaMq", "push_message"), ("Sudo", "sudo")]
+        alice = substrate.ss58_encode(ALICE.public_key)  # the devnet's ss58Format, 30
+        assert [x.value.get("address") for x in block["extrinsics"]] == [None, alice, alice]
+        assert calls[2]["call_args"][0]["value"]["call_function"] == "force_push_pallet_message"
         assert outbound_at(substrate, block_hash) == [
             Message(MessageOrigin.account(bytes(ALICE.public_key)), b"phala/test", b"\x01\x02"),
             Message(MessageOrigin.pallet(FORCE_PUSHED_PALLET), b"phala/cluster/key",
@@ -526,6 +577,17 @@ def test_substrate_interface_waits_for_inclusion() -> None:
 
 
 # --- the command ---------------------------------------------------------------------------------
+
+
+def test_devnet_command_explains_a_missing_metadata_file(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.scale"
+    result = CliRunner().invoke(devnet, ["--port", "0", "--metadata", str(absent)])
+    assert result.exit_code == 1 and result.exception is not None
+    assert not isinstance(result.exception, DevnetError)  # a clean click error, no traceback
+    assert f"Error: cannot read the devnet metadata {absent}" in result.output
+    assert "--metadata FILE" in result.output
+    bad = CliRunner().invoke(devnet, ["--port", "0", "--fault", "stall=nan"])
+    assert bad.exit_code == 1 and "stall seconds must be finite" in bad.output
 
 
 def test_devnet_command_serves_until_interrupted() -> None:

@@ -3,6 +3,7 @@ bad files are refused with errors that name the step."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,24 @@ def test_code_files_are_read_relative_to_the_scenario(tmp_path: Path) -> None:
     upload = decode_topic_payload(Message(PALLET, scenario.messages[1].destination,
                                           scenario.messages[1].payload))
     assert upload == UploadResource(BOB, b"\xab" * 32, ResourceType.SIDEVM_CODE, EMPTY_WASM)
+
+
+def test_system_code_goes_into_genesis(tmp_path: Path) -> None:
+    (tmp_path / "system.wasm").write_bytes(EMPTY_WASM + b"system")
+    document = {"system_code": {"code_file": "system.wasm"}, "steps": [
+        {"block": 1, "deploy_cluster": {"owner": "Alice"}}]}
+    chain = scenario_chain(parse_scenario(document, tmp_path, "s.yaml"))
+    code = EMPTY_WASM + b"system"
+    assert chain.storage(keys.PINK_SYSTEM_CODE, chain.genesis_hash) == (
+        b"\x00\x00" + bytes([len(code) * 4]) + code)
+    without = parse_scenario({"steps": document["steps"]}, tmp_path, "s.yaml")
+    config = without.configure(DevnetConfig(system_code=b"kept"))
+    assert config.system_code == b"kept"
+    for bad, expected in (({"code_hex": "0x00", "code_file": "x"}, "give exactly one of"),
+                          ({"code_hex": "0x00", "version": 1}, "unknown field(s) ['version']"),
+                          ("system.wasm", "expected a mapping")):
+        with pytest.raises(ScenarioError, match=re.escape(f"s.yaml: system_code: {expected}")):
+            parse_scenario({**document, "system_code": bad}, tmp_path, "s.yaml")
 
 
 def step(**action: Any) -> dict[str, Any]:
