@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chain.crypto import ed25519_verify
 from chain.grandpa import Justification, precommit_payload, threshold
+from chain.header import Header
 from tests.grandpa_builder import (
     authorities,
     extend,
@@ -83,22 +84,40 @@ def justifications() -> None:
     report_justification("synthetic 200 precommits of 300", j, VoterSet(authorities(pool[:200])), 7)
 
 
+def longest_real_run() -> tuple[int, list[Header], bytes]:
+    """The longest run of real headers one justification finalizes: set 3165's two files
+    back to back (#1843327..#1843750, 424 headers), under the second file's justification.
+
+    The issue asks for "the 569-header Rococo batch"; no combination of the vectors forms 569
+    headers (runs: 3164 397 and 409 overlapping from #1842727; 3165 411 + 13 contiguous; the
+    two sets are 190 blocks apart), so this is the largest real batch there is.
+    """
+    first, second = rococo_batches(3165)
+    return 3165, headers_of(first) + headers_of(second), second.justification
+
+
+def report_import(label: str, set_id: int, headers: list[Header], justification: bytes) -> None:
+    state = rococo_client(set_id).state
+    full = best_of(lambda: import_batch(state, headers, justification))
+    voters = VoterSet(rococo_set(set_id))
+    just = best_of(lambda: verify_justification(justification, voters, set_id))
+    chain = full - just
+    n = len(headers)
+    print(
+        f"  {label}, {n} headers: whole batch {full * 1e3:.2f} ms "
+        f"({n / full:,.0f} headers/s); justification alone {just * 1e3:.2f} ms; "
+        f"header chain {chain * 1e3:.2f} ms = {n / chain:,.0f} headers/s"
+    )
+
+
 def header_import() -> None:
     print("Header-chain import (best of 15; 100,000 headers: best of 3)")
     batches = [(s, b) for s in ROCOCO_SET_IDS for b in rococo_batches(s)]
     set_id, largest = max(batches, key=lambda sb: len(headers_of(sb[1])))
-    headers = headers_of(largest)
-    state = rococo_client(set_id).state
-    full = best_of(lambda: import_batch(state, headers, largest.justification))
-    voters = VoterSet(rococo_set(set_id))
-    just = best_of(lambda: verify_justification(largest.justification, voters, set_id))
-    chain = full - just
-    n = len(headers)
-    print(
-        f"  Rococo set {set_id}, {n} headers: whole batch {full * 1e3:.2f} ms "
-        f"({n / full:,.0f} headers/s); justification alone {just * 1e3:.2f} ms; "
-        f"header chain {chain * 1e3:.2f} ms = {n / chain:,.0f} headers/s"
+    report_import(
+        f"Rococo set {set_id} largest file", set_id, headers_of(largest), largest.justification
     )
+    report_import("Rococo set 3165 both files as one batch", *longest_real_run())
     pool = make_voters(1, "bench-long")
     genesis = make_genesis("bench-long")
     long_chain = extend(genesis, 100_000)

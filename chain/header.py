@@ -79,7 +79,9 @@ class Header:
     state_root: bytes
     extrinsics_root: bytes
     digest: tuple[DigestItem, ...] = ()
-    _encoded: bytes | None = field(default=None, compare=False, repr=False)
+    _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
+    """The exact decoded bytes (hashing never re-encodes); init=False so that
+    `dataclasses.replace` drops them and a changed header re-encodes from its fields."""
 
     @staticmethod
     def read(r: Reader) -> Header:
@@ -116,6 +118,12 @@ class Header:
         ]
 
 
+def _decoded(header: Header, raw: bytes) -> Header:
+    """`header` remembering the bytes it was decoded from."""
+    object.__setattr__(header, "_encoded", raw)
+    return header
+
+
 def read_header_checked(r: Reader) -> Header:
     """The general header reader: accepts every valid header, explains every invalid one."""
     start = r.offset
@@ -124,7 +132,9 @@ def read_header_checked(r: Reader) -> Header:
     state_root = r.hash32("Header.state_root")
     extrinsics_root = r.hash32("Header.extrinsics_root")
     digest = tuple(r.vec(DigestItem.read, "Header.digest", min_item_size=1))
-    return Header(parent, number, state_root, extrinsics_root, digest, r.data[start : r.offset])
+    return _decoded(
+        Header(parent, number, state_root, extrinsics_root, digest), r.data[start : r.offset]
+    )
 
 
 def _short_compact(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
@@ -179,7 +189,8 @@ def read_common_header(data: bytes, start: int) -> tuple[Header, int] | None:
         items.append(DigestItem(kind, data[body : body + size], data[pos + 1 : pos + 5]))
         pos = body + size
     parent = data[start : start + 32]
-    return Header(parent, number, state_root, extrinsics_root, tuple(items), data[start:pos]), pos
+    header = Header(parent, number, state_root, extrinsics_root, tuple(items))
+    return _decoded(header, data[start:pos]), pos
 
 
 def genesis_header(state_root: bytes) -> Header:

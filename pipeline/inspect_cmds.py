@@ -28,7 +28,10 @@ def inspect() -> None:
 inspect.add_command(header)
 
 
-def _unhex(text: str, what: str) -> bytes:
+def _unhex(text: object, what: str) -> bytes:
+    """Hex text (0x optional) from the command line or a JSON document, else a clean error."""
+    if not isinstance(text, str):
+        raise click.ClickException(f"{what} is not a hex string: {text!r:.80}")
     try:
         return bytes.fromhex(text.strip().removeprefix("0x"))
     except ValueError:
@@ -55,14 +58,18 @@ def _genesis_storage(
     spec: Any, path: Path
 ) -> tuple[dict[bytes, bytes], dict[bytes, dict[bytes, bytes]]]:
     """(top pairs, default child tries by unprefixed child key) of a raw chain spec."""
-    raw = spec.get("genesis", {}).get("raw") if isinstance(spec, dict) else None
+    genesis = spec.get("genesis") if isinstance(spec, dict) else None
+    raw = genesis.get("raw") if isinstance(genesis, dict) else None
     if not isinstance(raw, dict) or "top" not in raw:
         raise click.ClickException(
             f"{path} is not a raw chain spec (no genesis.raw.top); build it with --raw"
         )
     top = _storage_map(raw["top"], path, "genesis.raw.top")
     children: dict[bytes, dict[bytes, bytes]] = {}
-    for key, child in (raw.get("childrenDefault") or {}).items():
+    children_default = raw.get("childrenDefault") or {}
+    if not isinstance(children_default, dict):
+        raise click.ClickException(f"{path}: genesis.raw.childrenDefault is not a map")
+    for key, child in children_default.items():
         child_key = _unhex(key, f"{path}: childrenDefault key")
         child_key = child_key.removeprefix(DEFAULT_CHILD_STORAGE_PREFIX)
         children[child_key] = _storage_map(child, path, f"childrenDefault[{key}]")

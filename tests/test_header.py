@@ -39,7 +39,7 @@ from tests.vectors import (
 
 def reencoded(header: Header) -> bytes:
     """Encode from the parsed fields, not from the bytes the decoder kept."""
-    return dataclasses.replace(header, _encoded=None).encode()
+    return dataclasses.replace(header).encode()
 
 
 def real_header_bytes() -> list[bytes]:
@@ -156,6 +156,16 @@ def test_every_real_header_round_trips_from_its_fields() -> None:
         assert header.encode() == raw
         assert reencoded(header) == raw
         assert Header.decode(reencoded(header)) == header
+
+
+def test_a_changed_decoded_header_hashes_its_new_fields() -> None:
+    """The kept decoded bytes must not outlive a change: a header whose state root was
+    replaced would otherwise keep the old hash while claiming the new root."""
+    header = Header.decode(REAL_HEADERS[-1])
+    changed = dataclasses.replace(header, state_root=bytes(32))
+    assert changed.encode() != REAL_HEADERS[-1] and changed.hash() != header.hash()
+    assert Header.decode(changed.encode()).state_root == bytes(32)
+    assert dataclasses.replace(header).hash() == header.hash()
 
 
 def test_header_lists_round_trip() -> None:

@@ -82,6 +82,27 @@ def test_genesis_rejects_non_raw_and_unreadable_specs(tmp_path: Path) -> None:
     assert code == 1 and "cannot read" in out and "broken.json" in out
 
 
+def test_genesis_rejects_malformed_raw_specs_without_a_traceback(tmp_path: Path) -> None:
+    cases = {
+        "genesis-not-a-map": ({"genesis": 5}, "not a raw chain spec"),
+        "value-not-a-string": ({"top": {"0x00": 5}}, "genesis.raw.top[0x00] is not a hex string"),
+        "top-not-a-map": ({"top": ["0x00"]}, "genesis.raw.top is not a key/value map"),
+        "children-not-a-map": ({"top": {}, "childrenDefault": 7}, "childrenDefault is not a map"),
+        "child-not-a-map": (
+            {"top": {}, "childrenDefault": {"0x01": 3}},
+            "childrenDefault[0x01] is not a key/value map",
+        ),
+    }
+    for name, (raw, message) in cases.items():
+        path = tmp_path / f"{name}.json"
+        spec = raw if "genesis" in raw else {"genesis": {"raw": raw}}
+        path.write_text(json.dumps(spec))
+        result = CliRunner().invoke(cli, ["inspect", "genesis", str(path)])
+        assert result.exit_code == 1 and result.exception is not None, name
+        assert isinstance(result.exception, SystemExit), (name, result.exception)
+        assert message in result.output, (name, result.output)
+
+
 def _smoldot_files(tmp_path: Path) -> list[Path]:
     _, nodes = smoldot_proof("example_proof_polkadot_genesis")
     hex_nodes = ["0x" + n.hex() for n in nodes]

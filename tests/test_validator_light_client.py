@@ -126,7 +126,7 @@ def test_rococo_overlap_that_conflicts_with_finality_is_refused() -> None:
     client = rococo_client(3164)
     client.import_batch(headers_of(first), first.justification)
     headers = headers_of(second)
-    headers[0] = dataclasses.replace(headers[0], state_root=bytes(32), _encoded=None)
+    headers[0] = dataclasses.replace(headers[0], state_root=bytes(32))
     error = rejects(
         client, BrokenAncestry, lambda: client.import_batch(headers, second.justification)
     )
@@ -449,7 +449,7 @@ def test_malformed_or_other_grandpa_logs_change_nothing() -> None:
         DigestItem(DigestKind.CONSENSUS, b"\x03" + bytes(8), b"FRNK"),  # OnDisabled
         DigestItem(DigestKind.PRE_RUNTIME, b"\x01" + bytes(41), b"FRNK"),
     )
-    weird = dataclasses.replace(first, digest=items, _encoded=None)
+    weird = dataclasses.replace(first, digest=items)
     result = client.import_batch([weird], justify(weird, signers(SET0), 0))
     assert result.enacted is None and client.state.pending == ()
 
@@ -488,6 +488,56 @@ def test_checkpoint_with_pending_change() -> None:
         )
     with pytest.raises(BadBootstrap, match="unusable"):
         LightClient.from_checkpoint(blocks[3], (), 0, genesis_hash=genesis.hash())
+
+
+
+def test_checkpoint_header_enacting_its_own_change_needs_the_new_set() -> None:
+    """A checkpoint header announcing a delay-0 change has handed over: the outgoing set, as a
+    caller reading the set that justified the header might pass, is refused (it would keep
+    accepting the old set's signatures after the hand-off)."""
+    genesis = make_genesis("own-change")
+    blocks = extend(genesis, 4, logs={2: [scheduled_change(SET1)]})
+    with pytest.raises(BadBootstrap, match="the checkpoint set must be the one it hands") as info:
+        LightClient.from_checkpoint(blocks[1], authorities(SET0), 0, genesis_hash=genesis.hash())
+    assert info.value.number == 2 and info.value.block_hash == blocks[1].hash()
+    client = LightClient.from_checkpoint(
+        blocks[1], tuple(reversed(authorities(SET1))), 1, genesis_hash=genesis.hash()
+    )
+    assert client.state.pending == ()
+    client.import_batch(blocks[2:], justify(blocks[-1], signers(SET1), 1))
+
+
+def test_checkpoint_header_announcing_a_delayed_change_queues_it() -> None:
+    genesis = make_genesis("own-delayed")
+    blocks = extend(genesis, 8, logs={2: [scheduled_change(SET1, delay=3)]})  # effective #5
+    client = LightClient.from_checkpoint(
+        blocks[1], authorities(SET0), 0, genesis_hash=genesis.hash()
+    )
+    (pending,) = client.state.pending
+    assert (pending.announced_hash, pending.effective_number) == (blocks[1].hash(), 5)
+    rejects(
+        client,
+        SetChangeViolation,
+        lambda: client.import_batch(blocks[2:], justify(blocks[-1], signers(SET0), 0)),
+    )
+    assert client.import_batch(blocks[2:5], justify(blocks[4], signers(SET0), 0)).set_id == 1
+    client.import_batch(blocks[5:], justify(blocks[-1], signers(SET1), 1))
+    assert client.authority_set.authorities == authorities(SET1)
+
+    given = LightClient.from_checkpoint(
+        blocks[1], authorities(SET0), 0, genesis_hash=genesis.hash(), pending=[pending]
+    )
+    assert given.state.pending == (pending,)
+    other = dataclasses.replace(pending, next_authorities=authorities(SET2))
+    with pytest.raises(BadBootstrap, match="differ from its scheduled change"):
+        LightClient.from_checkpoint(
+            blocks[1], authorities(SET0), 0, genesis_hash=genesis.hash(), pending=[other]
+        )
+    empty = dataclasses.replace(pending, next_authorities=())
+    with pytest.raises(BadBootstrap, match="unusable"):
+        LightClient.from_checkpoint(
+            blocks[0], authorities(SET0), 0, genesis_hash=genesis.hash(), pending=[empty]
+        )
 
 
 # --- saved state ----------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def test_body_of_a_finalized_block_in_trie_layout_v1() -> None:
     voters = make_voters(4, "body")
     genesis = make_genesis("body")
     block = dataclasses.replace(
-        child(genesis), extrinsics_root=ordered_trie_root(extrinsics, 1), _encoded=None
+        child(genesis), extrinsics_root=ordered_trie_root(extrinsics, 1)
     )
     client = LightClient.from_checkpoint(
         genesis, authorities(voters), 0, genesis_hash=genesis.hash()

@@ -122,25 +122,26 @@ def state_from_checkpoint(
 ) -> LightClientState:
     """Trust `header` as finalized, with `authorities`/`set_id` signing what comes after it.
 
-    This is a light client's sync-state checkpoint or pherry's start header: for a header that
-    enacts a change (e.g. Rococo's register headers), pass the set it hands over to.
+    This is a light client's sync-state checkpoint or pherry's start header. A change the
+    header itself announces is a fact of the trusted header: with delay 0 it has already
+    handed over, so pass the set it hands over to (e.g. Rococo's register headers; anything
+    else is refused); with a delay it is queued as pending unless `pending` already holds it.
     """
     header_hash = header.hash()
+    where = {"number": header.number, "block_hash": header_hash, "set_id": set_id}
     try:
         authority_set = AuthoritySet(tuple(authorities), set_id)
+        pending = _with_own_change(header, header_hash, authority_set, tuple(pending))
+        for change in pending:
+            check_authority_list(change.next_authorities)
     except InvalidAuthoritySet as e:
-        raise BadBootstrap(
-            f"checkpoint authority set is unusable: {e.reason}",
-            number=header.number,
-            block_hash=header_hash,
-            set_id=set_id,
-        ) from e
+        raise BadBootstrap(f"checkpoint or pending set is unusable: {e.reason}", **where) from e
     try:
         return LightClientState(
             genesis_hash,
             header,
             authority_set,
-            tuple(pending),
+            pending,
             (FinalizedBlock.of(header, header_hash),),
             max_recent,
         )
@@ -148,6 +149,41 @@ def state_from_checkpoint(
         raise BadBootstrap(
             f"invalid checkpoint: {e.reason}", number=header.number, block_hash=header_hash
         ) from e
+
+
+def _voters(authorities: Sequence[Authority]) -> list[tuple[bytes, int]]:
+    return sorted((a.id, a.weight) for a in authorities)
+
+
+def _with_own_change(
+    header: Header,
+    header_hash: bytes,
+    authority_set: AuthoritySet,
+    pending: tuple[PendingChange, ...],
+) -> tuple[PendingChange, ...]:
+    """`pending` completed with the change a checkpoint header announces (see
+    `state_from_checkpoint`); a checkpoint that contradicts it is a BadBootstrap."""
+    change = change_signal(header, header_hash)
+    if change is None:
+        return pending
+    where = {"number": header.number, "block_hash": header_hash, "set_id": authority_set.set_id}
+    if change.delay == 0:
+        if _voters(change.next_authorities) != _voters(authority_set.authorities):
+            raise BadBootstrap(
+                f"checkpoint header enacts its {change.describe()}: the checkpoint set must be "
+                "the one it hands over to",
+                **where,
+            )
+        return pending
+    own = [p for p in pending if p.announced_hash == header_hash]
+    if not own:
+        return (*pending, change)
+    if own != [change]:
+        raise BadBootstrap(
+            f"pending changes announced at the checkpoint differ from its {change.describe()}",
+            **where,
+        )
+    return pending
 
 
 def _genesis_state(
