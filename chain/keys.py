@@ -28,6 +28,11 @@ class Hasher(Enum):
     BLAKE2_256 = "Blake2_256"
 
     def hash(self, data: bytes) -> bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            # bytes(5) would silently hash five zero bytes instead of the SCALE of 5.
+            raise StorageKeyError(
+                f"{self.value} hashes SCALE-encoded bytes, got {type(data).__name__}"
+            )
         return _HASHERS[self](bytes(data))
 
 

@@ -4,8 +4,11 @@ A read proof is an unordered set of trie nodes (what `state_getReadProof` return
 `Vec<Vec<u8>>` on the wire); each node is addressed by the blake2-256 of its bytes. Starting
 from the root hash, a key is looked up by following hashes into the set; only nodes reached this
 way are trusted, so extra or tampered nodes can never change an answer: a missing link is
-`ProofIncomplete`, never a guessed absence. Layout V1 hashed values are looked up in the same
-set by their hash; the node headers say which layout applies, so V0 and V1 need no flag.
+`ProofIncomplete`, never a guessed absence. A tampered node (or V1 value) is just an extra
+node, so the one it replaced counts as missing: `ProofIncomplete` naming the expected hash, as
+Substrate's `read_proof_check` reports an incomplete database. Layout V1 hashed values are
+looked up in the same set by their hash; the node headers say which layout applies, so V0 and
+V1 need no flag.
 """
 
 from __future__ import annotations

@@ -113,10 +113,16 @@ class Reader:
         return value
 
     def length(self, type_name: str, min_item_size: int = 1) -> int:
-        """A length prefix that the remaining input can actually hold (no 4 GB allocations)."""
+        """A length prefix that the remaining input can actually hold (no 4 GB allocations).
+
+        `min_item_size` must be at least 1 so that a count never exceeds the bytes left: a
+        collection then holds at most one item per input byte, whatever its prefix claims.
+        """
+        if min_item_size < 1:
+            raise ValueError(f"min_item_size of {type_name} must be at least 1")
         start = self.offset
         n = self.compact_u32(type_name)
-        if n * max(min_item_size, 0) > self.remaining:
+        if n * min_item_size > self.remaining:
             raise self.fail(
                 type_name, f"length {n} exceeds the {self.remaining} bytes left", start
             )

@@ -6,7 +6,9 @@ extension nodes where every node carries a partial key. The first byte of a node
 - `0x00` empty trie; `0b01` leaf, `0b10` branch without value, `0b11` branch with value, each
   with a 6-bit nibble count; `0b001` leaf and `0b0001` branch whose value is stored as a
   separate node (layout V1), with 5- and 4-bit counts. A count that fills its bits continues in
-  following bytes: 255 while more follows, then one byte < 255 (all summed).
+  following bytes: 255 while more follows, then one byte < 255 (all summed). Counts above
+  `NIBBLE_SIZE_BOUND` (u16::MAX, sp-trie's historical DoS bound; no real key comes close) are
+  rejected.
 - the partial key, packed two nibbles a byte; an odd count puts the first nibble alone in the
   low half of the first byte (high half zero).
 - a branch then has a u16 LE bitmap of its children (bit i = nibble i), then its value.
@@ -305,6 +307,8 @@ _NO_CHILDREN: tuple[_Node | None, ...] = (None,) * 16
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
+    if a == b:
+        return len(a)
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:
@@ -314,11 +318,16 @@ def _common_prefix(a: bytes, b: bytes) -> int:
 
 def _rebuild(path: list[tuple[_Node, int]], new: _Node | None) -> _Node | None:
     """Copy the ancestors on `path` (node, child index taken) above a replaced child,
-    restoring the canonical shape (no empty node, no valueless single-child branch)."""
+    restoring the canonical shape (no empty node, no valueless single-child branch).
+
+    Only a removed child can break that shape, so a present one skips `_normalize`."""
     for parent, index in reversed(path):
         kids = list(parent.children or _NO_CHILDREN)
         kids[index] = new
-        new = _normalize(parent.partial, parent.value, kids)
+        if new is None:
+            new = _normalize(parent.partial, parent.value, kids)
+        else:
+            new = _Node(parent.partial, parent.value, tuple(kids))
     return new
 
 
@@ -575,7 +584,9 @@ class TrieState:
         """The state after one block's changes (value None deletes); `self` is unchanged.
 
         Child changes are keyed by child key (without prefix); a child trie left empty removes
-        its root entry from the top trie, as Substrate does.
+        its root entry from the top trie, as Substrate does. A main change under
+        `:child_storage:` raises `TrieError`: only the child tries may write those entries
+        (Substrate's runtime refuses such writes, so a block's changes never contain them).
         """
         top = self._top
         for key, value in main_changes:
@@ -604,10 +615,10 @@ class TrieState:
         return _root_hash(self._top, self.version)
 
     def get(self, key: bytes) -> bytes | None:
-        return _lookup(self._top, key_to_nibbles(key))
+        return _lookup(self._top, key_to_nibbles(_as_key(key)))
 
     def child_get(self, child_key: bytes, key: bytes) -> bytes | None:
-        return _lookup(self._children.get(child_key), key_to_nibbles(key))
+        return _lookup(self._children.get(child_key), key_to_nibbles(_as_key(key)))
 
     def child_root(self, child_key: bytes) -> bytes | None:
         """Root of a default child trie, None when it is empty."""

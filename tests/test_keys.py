@@ -73,6 +73,9 @@ def test_metadata_hasher_names() -> None:
     )
     with pytest.raises(StorageKeyError, match="Sha256"):
         storage_map_key("System", "Account", "Sha256", ALICE)
+    for not_bytes in (5, "alice"):
+        with pytest.raises(StorageKeyError, match="SCALE-encoded bytes"):
+            storage_map_key("System", "Account", Hasher.TWOX64_CONCAT, not_bytes)  # type: ignore[arg-type]
 
 
 def test_alice_account_key() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import tracemalloc
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scalecodec.base import RuntimeConfiguration
 
@@ -240,3 +241,53 @@ def test_reader_copies_and_tracks_offset() -> None:
     assert r.compact() == 1
     assert r.fixed(2, "pair") == b"\x09\x08"
     assert (r.offset, r.remaining) == (3, 0)
+
+
+def test_length_requires_a_positive_item_size() -> None:
+    """A zero item size would let a prefix claim 2^32 items of nothing and loop that long."""
+    for size in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            Reader(encode_compact(3) + b"\x00" * 3).vec(lambda r: None, "Vec<()>", size)
+
+
+def test_items_that_read_nothing_are_bounded_by_the_input() -> None:
+    data = encode_compact(5) + b"\x00" * 5
+    assert Reader(data).vec(lambda r: None, "Vec<()>") == [None] * 5
+    expect_codec_error(
+        lambda: Reader(encode_compact(6) + b"\x00" * 5).vec(lambda r: None, "Vec<()>"),
+        "Vec<()>", 0, "exceeds the 5 bytes left",
+    )
+
+
+def _nested(r: Reader) -> list[object]:
+    """A shape that exercises every primitive: Vec<(Vec<Vec<u8>>, Option<Compact>, bool)>."""
+    return r.vec(
+        lambda rr: (
+            rr.vec(Reader.var_bytes, "inner"),
+            rr.option(Reader.compact, "Option<Compact>"),
+            rr.boolean(),
+        ),
+        "outer",
+        3,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+@example(bytes.fromhex("08" "04" "08" "6162" "01" "14" "01" "00" "00" "00"))
+def test_random_input_yields_codec_error_or_bounded_output(data: bytes) -> None:
+    """Whatever the bytes, decoding ends with a value no bigger than its input or a CodecError,
+    and allocates at most a small multiple of the input."""
+    result: list[object] = []
+
+    def decode() -> None:
+        with contextlib.suppress(CodecError):
+            result.append(decode_all(data, _nested, "nested"))
+
+    elapsed, peak = _bounded(decode)
+    assert elapsed < 0.5
+    assert peak < 64 * 1024 + 200 * len(data)
+    if result:
+        (items,) = result
+        assert len(items) <= len(data)
+        assert all(len(inner) <= len(data) for inner, _, _ in items)  # type: ignore[misc]

@@ -74,6 +74,14 @@ def test_header_nibble_count_continuation(
     assert encode_header(prefix, bits, count).hex() == expected
 
 
+def test_header_nibble_count_is_bounded_to_u16() -> None:
+    """Partial keys are bounded to `NIBBLE_SIZE_BOUND` (u16::MAX) nibbles, as sp-trie was."""
+    node = decode_node(encode_header(0x40, 2, 0xFFFF) + b"\x0f" + b"\xff" * 0x7FFF + b"\x00")
+    assert node.partial == b"\x0f" * 0xFFFF and node.value == b""
+    with pytest.raises(TrieError, match="65535"):
+        encode_header(0x40, 2, 0x10000)
+
+
 @pytest.mark.parametrize("count", [0, 1, 14, 15, 16, 30, 31, 32, 62, 63, 64, 317, 318, 319, 1000])
 def test_nodes_round_trip_every_kind(count: int) -> None:
     partial = bytes(i % 16 for i in range(count))
@@ -94,6 +102,19 @@ def test_nodes_round_trip_every_kind(count: int) -> None:
         assert node.value_hash == expected_hash
         if expected_children is not None:
             assert node.children == expected_children
+
+
+def test_children_shorter_than_32_bytes_are_inlined() -> None:
+    """A child whose encoding has 31 bytes is embedded; one of 32 bytes is referenced by hash."""
+    for value_len, inline in ((28, True), (29, False)):
+        pairs = {b"\x10": b"a", b"\x20": b"v" * value_len}
+        child = encode_leaf(b"\x00", b"v" * value_len)
+        assert len(child) == value_len + 3
+        root = decode_node(TrieState.from_pairs(pairs).read_proof([b"\x20"])[0])
+        assert root.children is not None
+        assert root.children[2] == (child if inline else blake2_256(child))
+        children = [None, encode_leaf(b"\x00", b"a"), root.children[2], *[None] * 13]
+        assert trie_root(pairs) == blake2_256(encode_branch(b"", None, children))
 
 
 def test_odd_partial_is_left_padded() -> None:
@@ -313,6 +334,25 @@ def test_child_storage_keys_are_reserved_in_main_changes() -> None:
         TrieState().apply([(b":child_storage:default:x", b"v")])
     with pytest.raises(TrieError, match="reserved"):
         TrieState.from_pairs({b":child_storage:default:x": b"v"})
+    state = TrieState().apply([], [(b"ck", [(b"a", b"1")])])
+    for key in (b":child_storage:default:ck", b":child_storage:other:x", b":child_storage:"):
+        for value in (b"v", None):
+            with pytest.raises(TrieError, match="reserved"):
+                state.apply([(b"top", b"v"), (key, value)])
+    assert state.get(b":child_storage:default:ck") == state.child_root(b"ck")
+
+
+def test_child_trie_edge_cases() -> None:
+    """An empty child trie has no root entry; deleting in a missing child changes nothing; a
+    child emptied and refilled in one block ends with its new root."""
+    assert TrieState.from_pairs({b"t": b"v"}, 0, {b"ck": {}}).root() == trie_root({b"t": b"v"})
+    state = TrieState().apply([(b"t", b"v")])
+    assert state.apply([], [(b"none", [(b"a", None)])]).root() == state.root()
+    filled = state.apply([], [(b"ck", [(b"a", b"1")])])
+    refilled = filled.apply([], [(b"ck", [(b"a", None), (b"b", b"2")])])
+    expected = {b"t": b"v", DEFAULT_CHILD_STORAGE_PREFIX + b"ck": trie_root({b"b": b"2"})}
+    assert refilled.root() == trie_root(expected)
+    assert filled.child_get(b"ck", b"a") == b"1" and refilled.child_get(b"ck", b"a") is None
 
 
 def test_empty_state_proves_absence() -> None:
@@ -338,6 +378,10 @@ def test_values_must_be_bytes() -> None:
         TrieState().apply([(b"k", "text")])  # type: ignore[list-item]
     with pytest.raises(TrieError, match="must be bytes"):
         TrieState().apply([("k", b"v")])  # type: ignore[list-item]
+    with pytest.raises(TrieError, match="must be bytes"):
+        TrieState().get("k")  # type: ignore[arg-type]
+    with pytest.raises(TrieError, match="must be bytes"):
+        TrieState().child_get(b"ck", "k")  # type: ignore[arg-type]
 
 
 def test_unknown_version_is_rejected() -> None:
@@ -379,6 +423,39 @@ def test_root_is_independent_of_insertion_order(
     assert dict(state.items()) == pairs
 
 
+def _assert_canonical(state: TrieState, probes: list[bytes]) -> None:
+    """Every node on the paths of `probes` is a leaf, or a branch with a value or 2+ children."""
+    values = {state.get(k) for k in probes} if state.version else set()
+    for data in state.read_proof(probes):
+        if data in values:
+            continue  # a V1 value node
+        node = decode_node(data)
+        if node.children is not None:
+            count = sum(c is not None for c in node.children)
+            assert count >= 2 or node.value is not None or node.value_hash is not None, node
+
+
+def test_deleting_leaves_no_valueless_single_child_branch() -> None:
+    state = TrieState().apply([(b"\xab\x01", b"1"), (b"\xab\x02", b"2"), (b"\xab", b"v" * 40)])
+    for remove, left in ((b"\xab\x02", {b"\xab\x01": b"1", b"\xab": b"v" * 40}),
+                         (b"\xab", {b"\xab\x01": b"1"})):
+        state = state.apply([(remove, None)])
+        assert state.root() == trie_root(left)
+        _assert_canonical(state, [b"\xab", b"\xab\x01", b"\xab\x02"])
+    (root,) = state.read_proof([b"\xab\x01"])
+    assert decode_node(root) == decode_node(encode_leaf(key_to_nibbles(b"\xab\x01"), b"1"))
+
+
+@FAST
+@given(storage_st, st.lists(keys_st, max_size=30), versions_st)
+def test_random_deletes_keep_the_trie_canonical(
+    pairs: dict[bytes, bytes], removed: list[bytes], version: int
+) -> None:
+    state = TrieState.from_pairs(pairs, version).apply((k, None) for k in removed)
+    _assert_canonical(state, [*pairs, *removed])
+    assert state.root() == trie_root({k: v for k, v in pairs.items() if k not in removed}, version)
+
+
 @FAST
 @given(storage_st, st.lists(keys_st, max_size=8), versions_st)
 def test_every_key_is_proven_by_a_proof_built_from_the_state(
@@ -410,6 +487,69 @@ def test_proof_missing_a_node_is_incomplete_for_the_key(
         with pytest.raises(ProofIncomplete) as e:
             verify_read_proof(state.root(), rest, [key])
         assert e.value.node_hash == blake2_256(proof[dropped])
+
+
+@FAST
+@given(storage_st, storage_st, st.lists(keys_st, max_size=8), versions_st, st.data())
+def test_proof_never_answers_wrongly_for_keys_it_does_not_cover(
+    pairs: dict[bytes, bytes],
+    decoy_pairs: dict[bytes, bytes],
+    probes: list[bytes],
+    version: int,
+    data: st.DataObject,
+) -> None:
+    """A proof for some keys, padded with the nodes of another state that holds different
+    values, answers every other key either correctly or with `ProofIncomplete`: nodes not
+    linked from the root by hash, or sitting on another key's path, are never used."""
+    state = TrieState.from_pairs(pairs, version)
+    decoy = state.apply((k, v + b"!") for k, v in decoy_pairs.items())
+    proven = data.draw(st.lists(st.sampled_from(sorted(pairs)), max_size=3)) if pairs else []
+    proven.append(b"\x00" * 7)  # longer than any drawn key: the root is always in the proof
+    everything = [*pairs, *decoy_pairs, *probes]
+    nodes = state.read_proof(proven) + decoy.read_proof(everything)
+    nodes += [encode_leaf(key_to_nibbles(k)[1:], b"forged") for k in everything if k]
+    proof = ReadProof(state.root(), nodes)
+    for key in everything:
+        try:
+            answer = proof.get(key)
+        except ProofIncomplete:
+            assert key not in proven
+            continue
+        assert answer == pairs.get(key)
+
+
+def test_tampered_or_missing_v1_value_node_never_yields_a_value() -> None:
+    value = b"v" * 40
+    state = TrieState.from_pairs({b"key": value, b"kez": b"short"}, version=1)
+    nodes = state.read_proof([b"key"])
+    assert value in nodes
+    tampered = value[:-1] + b"w"
+    for bad in ([n for n in nodes if n != value], [tampered if n == value else n for n in nodes]):
+        with pytest.raises(ProofIncomplete) as e:
+            verify_read_proof(state.root(), bad, [b"key"])
+        assert e.value.node_hash == blake2_256(value)
+        (entry,) = [e for e in ReadProof(state.root(), bad).entries() if e.key == b"key"]
+        assert entry.value is None and entry.value_hash == blake2_256(value)
+    assert verify_read_proof(state.root(), nodes, [b"key", b"kez"]) == {
+        b"key": value, b"kez": b"short"
+    }
+
+
+def test_absence_is_proven_only_where_the_path_diverges() -> None:
+    """Keys ending inside a partial, continuing past a leaf, or taking an empty branch slot
+    are absent; a key whose path leaves the proof is incomplete, never absent."""
+    far = b"c" * 40  # long enough that its leaf is referenced by hash, not inlined
+    state = TrieState.from_pairs({b"\x12\x34\x56": b"a", b"\x12\x34\x57": b"b", b"\x99": far})
+    nodes = state.read_proof([b"\x12\x34\x56"])
+    absent = [b"\x12", b"\x12\x34", b"\x12\x35", b"\x12\x34\x56\x00", b"\x12\x34\x66", b"\x55"]
+    assert verify_read_proof(state.root(), nodes, absent) == dict.fromkeys(absent)
+    assert verify_read_proof(state.root(), nodes, [b"\x12\x34\x57"]) == {b"\x12\x34\x57": b"b"}
+    for uncovered in (b"\x99", b"\x98", b"\x99\x00"):
+        with pytest.raises(ProofIncomplete):
+            verify_read_proof(state.root(), nodes, [uncovered])
+    assert verify_read_proof(state.root(), state.read_proof([b"\x98"]), [b"\x98", b"\x99"]) == {
+        b"\x98": None, b"\x99": far
+    }
 
 
 def _real_nodes() -> list[bytes]:
