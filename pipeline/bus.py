@@ -160,13 +160,31 @@ class StoredMessage:
 
 
 async def connect_nats(settings: Settings, name: str) -> NatsClient:
-    """A client that keeps reconnecting (nats-py buffers publishes meanwhile)."""
+    """A client that keeps reconnecting once connected (nats-py buffers publishes meanwhile),
+    but gives up on a server it cannot reach at all within `nats_connect_timeout_s`: nats-py
+    would otherwise retry the first connection forever, silently."""
+    url = settings.effective_nats_url
+    nc = NatsClient()
+
+    async def on_error(e: Exception) -> None:
+        log.warning("NATS %s: %s", url, e or type(e).__name__)
+
+    async def on_disconnected() -> None:
+        if nc.is_reconnecting:  # not on a deliberate close
+            log.warning("NATS %s: disconnected; reconnecting", url)
+
+    async def on_reconnected() -> None:
+        log.info("NATS %s: reconnected", url)
+
     options: dict[str, object] = {
-        "servers": [url.strip() for url in settings.effective_nats_url.split(",")],
+        "servers": [u.strip() for u in url.split(",")],
         "name": name,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.5,
         "connect_timeout": 5,
+        "error_cb": on_error,
+        "disconnected_cb": on_disconnected,
+        "reconnected_cb": on_reconnected,
     }
     if settings.nats_user is not None:
         options["user"] = settings.nats_user
@@ -177,9 +195,17 @@ async def connect_nats(settings: Settings, name: str) -> NatsClient:
     if settings.nats_creds is not None:
         options["user_credentials"] = str(settings.nats_creds)
     try:
-        return await nats.connect(**options)  # type: ignore[arg-type]
+        await asyncio.wait_for(nc.connect(**options), settings.nats_connect_timeout_s)  # type: ignore[arg-type]
+    except TimeoutError:
+        await nc.close()
+        raise BusError(
+            f"cannot connect to NATS at {url}: no server answered within "
+            f"{settings.nats_connect_timeout_s}s"
+        ) from None
     except (nats.errors.Error, OSError) as e:
-        raise BusError(f"cannot connect to NATS at {settings.effective_nats_url}: {e}") from None
+        await nc.close()
+        raise BusError(f"cannot connect to NATS at {url}: {e}") from None
+    return nc
 
 
 class Bus:
@@ -391,6 +417,8 @@ class OrderedPublisher:
 
     def _abandon(self) -> None:
         for _, _, future in self._pending:
+            if future.done() and not future.cancelled():
+                future.exception()  # refusals behind the first one: seen, not "never retrieved"
             future.cancel()
         self._pending.clear()
         self._futures.clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from pipeline.service import (
     EXIT_OK,
     RateMeter,
     report_every,
+    run_until_signalled,
     setup_logging,
-    stop_on_signals,
 )
 from validator.service import InvalidData, ValidatorService
 
@@ -148,13 +147,7 @@ def validator_group(
         log_level=log_level,
     )
     setup_logging(settings.log_level)
-
-    async def main() -> int:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        return await run_validator(settings, stop)
-
-    sys.exit(asyncio.run(main()))
+    run_until_signalled(lambda stop: run_validator(settings, stop))
 
 
 async def _raw_head(bus: Bus, genesis: bytes) -> int | None:

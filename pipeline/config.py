@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     nats_password: SecretStr | None = Field(None, description="NATS password (masked)")
     nats_token: SecretStr | None = Field(None, description="NATS token (masked)")
     nats_creds: Path | None = Field(None, description="NATS credentials file (.creds)")
+    nats_connect_timeout_s: float = Field(
+        15.0, gt=0, description="give up when no NATS server answers at start within (seconds)"
+    )
     nats_port: int = Field(0, ge=0, le=65535, description="embedded server port (0 = free port)")
     nats_max_payload: int = Field(
         DEFAULT_MAX_PAYLOAD,

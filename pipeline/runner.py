@@ -35,8 +35,8 @@ from pipeline.service import (
     EXIT_INVALID_DATA,
     EXIT_OK,
     RateMeter,
+    run_until_signalled,
     setup_logging,
-    stop_on_signals,
 )
 from relayer.relayer import Relayer, RelayerError
 from validator.service import InvalidData, ValidatorService
@@ -213,13 +213,11 @@ def run_command(
     level_source = value_sources(config_file, {"log_level": log_level})["log_level"]
     setup_logging("WARNING" if level_source == "default" else settings.log_level)
 
-    async def main() -> int:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
+    async def service(stop: asyncio.Event) -> int:
         try:
             return await run_pipeline(settings, stop)
         except (NatsServerError, BusError) as e:
             log.error("%s", e)
             return EXIT_FAILED
 
-    sys.exit(asyncio.run(main()))
+    run_until_signalled(service)

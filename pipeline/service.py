@@ -8,8 +8,9 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,6 +50,18 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, handler, sig)
+
+
+def run_until_signalled(service: Callable[[asyncio.Event], Awaitable[int]]) -> NoReturn:
+    """Run a long-running command's `service(stop)` with SIGINT/SIGTERM setting `stop`, and
+    exit the process with the code it returns."""
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        return await service(stop)
+
+    sys.exit(asyncio.run(main()))
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
 
 import click
@@ -16,8 +15,8 @@ from pipeline.service import (
     EXIT_OK,
     RateMeter,
     report_every,
+    run_until_signalled,
     setup_logging,
-    stop_on_signals,
 )
 from relayer.relayer import Relayer, RelayerError, RelayerProgress
 
@@ -93,10 +92,4 @@ def relayer_command(
     if settings.node_url is None:
         raise click.UsageError("no node: give --node ws://... (or PINKPIPE_NODE_URL)")
     setup_logging(settings.log_level)
-
-    async def main() -> int:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        return await run_relayer(settings, stop)
-
-    sys.exit(asyncio.run(main()))
+    run_until_signalled(lambda stop: run_relayer(settings, stop))

@@ -8,18 +8,34 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nats.js import api
 
 from pipeline.bus import MSG_ID, Bus
 from pipeline.config import Settings, load_settings
+from pipeline.nats_server import EmbeddedNats
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PINKPIPE = PROJECT_ROOT / ".venv" / "bin" / "pinkpipe"
+
+
+def nats_server_fixture(**options: Any) -> Callable[..., Iterator[str]]:
+    """A module-scoped `nats_url` fixture: one embedded nats-server for a test module's tests
+    (each test uses its own chain, so they do not see each other's streams)."""
+
+    @pytest.fixture(scope="module")
+    def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        server = EmbeddedNats(tmp_path_factory.mktemp("nats"), **options)
+        url = asyncio.run(server.start())
+        yield url
+        asyncio.run(server.stop())
+
+    return nats_url
 
 
 def make_settings(nats_url: str, node_url: str | None = None, **overrides: Any) -> Settings:
@@ -29,6 +45,10 @@ def make_settings(nats_url: str, node_url: str | None = None, **overrides: Any) 
         default_file=False,
         **{**defaults, "nats_url": nats_url, "node_url": node_url, **overrides},
     )
+
+
+READ_BATCH = 128
+"""Messages per pull: 128 records of ~270 KB stay under the server's 64 MiB max_pending."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +74,7 @@ async def read_stream(bus: Bus, stream: str, subject: str) -> list[StreamMessage
     out: list[StreamMessage] = []
     try:
         while len(out) < total:
-            for msg in await sub.fetch(min(1000, total - len(out)), timeout=5):
+            for msg in await sub.fetch(min(READ_BATCH, total - len(out)), timeout=5):
                 headers = msg.headers or {}
                 out.append(
                     StreamMessage(msg.metadata.sequence.stream, msg.data, headers.get(MSG_ID))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from nats.js import api
 from nats.js.errors import NotFoundError
 
@@ -25,19 +26,15 @@ from pipeline.bus import (
     raw_subject,
     verified_stream,
 )
+from pipeline.cli import cli
 from pipeline.nats_server import EmbeddedNats, NatsServerError
-from tests.pipeline_support import make_settings, read_stream
+from tests.pipeline_support import make_settings, nats_server_fixture, read_stream
 
 GENESIS = bytes.fromhex("11" * 32)
 MAX_PAYLOAD = 2 * 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = EmbeddedNats(tmp_path_factory.mktemp("nats"), max_payload=MAX_PAYLOAD)
-    url = asyncio.run(server.start())
-    yield url
-    asyncio.run(server.stop())
+nats_url = nats_server_fixture(max_payload=MAX_PAYLOAD)
 
 
 @pytest.fixture
@@ -171,3 +168,15 @@ async def test_embedded_server_that_cannot_start_is_an_error(tmp_path: Path) -> 
         clash = EmbeddedNats(tmp_path / "b", port=port, startup_timeout_s=5)
         with pytest.raises(NatsServerError, match="exited"):
             await clash.start()
+
+
+def test_unreachable_nats_is_a_clear_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nats-py alone would retry a first connection forever; commands must fail instead."""
+    settings = make_settings("nats://127.0.0.1:9", nats_connect_timeout_s=1.0)
+    with pytest.raises(BusError, match=r"cannot connect to NATS at nats://127\.0\.0\.1:9"):
+        asyncio.run(asyncio.wait_for(Bus.connect(settings), 10))
+    monkeypatch.setenv("PINKPIPE_NATS_CONNECT_TIMEOUT_S", "1")
+    result = CliRunner().invoke(cli, ["validator", "status", "--nats", "nats://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "Error: cannot connect to NATS at nats://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output

@@ -91,9 +91,12 @@ async def test_kill_9_at_random_points_never_loses_or_duplicates_a_block(tmp_pat
             await service.start()
         producer = asyncio.create_task(produce(devnet, TOTAL))
         bus = await Bus.connect(make_settings(nats.url))
-        heights = []
+        heights = [0]
         for _ in range(ROUNDS):
-            await asyncio.sleep(rng.uniform(0.8, 2.5))
+            # Kill only once the restarted services have made progress, so that on a loaded
+            # machine (slow process start-up) kills still land at distinct points mid-run.
+            await asyncio.wait_for(_progress(bus, genesis, heights[-1], services), 60)
+            await asyncio.sleep(rng.uniform(0.3, 1.8))
             victims = rng.choice([["relayer"], ["validator"], ["relayer", "validator"]])
             for name in victims:
                 await services[name].kill9()
@@ -138,6 +141,21 @@ async def test_kill_9_at_random_points_never_loses_or_duplicates_a_block(tmp_pat
         assert record.hash == chain.block_hash(record.number)
     raw_numbers = [decode_raw(m.data, "raw", m.seq).number for m in raw]
     assert raw_numbers == list(range(TOTAL + 1))
+
+
+async def _progress(
+    bus: Bus, genesis: bytes, since: int, services: dict[str, Service]
+) -> None:
+    """Until the verified stream grows past `since` (or is complete); a service that exits
+    on its own fails the test with its logs."""
+    while True:
+        height = await _height(bus, genesis)
+        if height > since or height >= TOTAL:
+            return
+        for service in services.values():
+            assert service.proc is not None
+            assert service.proc.returncode is None, service.logs()
+        await asyncio.sleep(0.1)
 
 
 async def _height(bus: Bus, genesis: bytes) -> int:

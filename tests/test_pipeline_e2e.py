@@ -28,7 +28,7 @@ from pipeline.nats_server import EmbeddedNats
 from pipeline.records import BootstrapRecord, decode_raw, decode_status, decode_verified
 from relayer.relayer import Relayer
 from tests.pipeline_support import PINKPIPE, make_settings, read_stream, wait_for
-from validator.service import ValidatorService
+from validator.service import FETCH_BYTES, ValidatorService
 
 BLOCKS = 2000
 LIVE = 40
@@ -118,6 +118,9 @@ async def test_devnet_blocks_reach_the_verified_stream_complete_and_proven(
     boot = decode_raw(raw[0].data, "raw", 1)
     assert isinstance(boot, BootstrapRecord) and boot.number == 0 and boot.hash == genesis
     assert [decode_raw(m.data, "raw", m.seq).number for m in raw] == list(range(total + 1))
+    assert [m.msg_id for m in raw] == [
+        msg_id(genesis, n, chain.block_hash(n) or b"") for n in range(total + 1)
+    ]
 
     status = decode_status(status_entry.value or b"", "status", 0)
     assert status.state == "stopped"
@@ -158,3 +161,51 @@ def test_pinkpipe_run_starts_everything_and_resumes(tmp_path: Path) -> None:
     assert "devnet at ws://127.0.0.1:" in first
     assert "regenerating blocks #1..#" in second
     assert "finality conflict" not in second
+
+
+SYSTEM_CODE_BLOCKS = 300
+
+
+async def test_records_proving_a_real_size_system_code_flow_through(tmp_path: Path) -> None:
+    """PinkSystemCode (a ~200 KB contract) is proven in every block, so each record is ~270 KB:
+    the validator, started once the raw stream holds ~80 MB, must pull it in pieces small
+    enough for the server's 64 MiB max_pending (else the server drops the connection)."""
+    code = bytes(range(256)) * 800
+    chain = DevChain(DevnetConfig(chain_name="syscode", state_version=1, system_code=code))
+    chain.produce(SYSTEM_CODE_BLOCKS)
+    genesis = chain.genesis_hash
+    async with EmbeddedNats(tmp_path) as nats, DevnetServer(chain) as devnet:
+        settings = make_settings(nats.url, devnet.url, rpc_timeout_s=10.0)  # 6 MB answers
+        bus = await Bus.connect(settings)
+        stop = asyncio.Event()
+        relayer = Relayer(settings, bus, devnet.url, stop)
+        relaying = asyncio.create_task(relayer.run())
+        await wait_for(
+            lambda: relaying.done() or relayer.progress.published >= SYSTEM_CODE_BLOCKS,
+            60,
+            "relayed",
+        )
+        validator = ValidatorService(settings, bus, stop)
+        validating = asyncio.create_task(validator.run())
+
+        def finalized() -> int:
+            for task in (relaying, validating):
+                if task.done():
+                    task.result()
+            chains = list(validator.chains.values())
+            return chains[0].progress.finalized if chains else -1
+
+        await wait_for(lambda: finalized() >= SYSTEM_CODE_BLOCKS, 60, "all verified")
+        stop.set()
+        await asyncio.gather(relaying, validating)
+        verified = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
+        await bus.close()
+        pulled = validator.chains[genesis].fetch_size() * max(len(m.data) for m in verified)
+    assert pulled <= FETCH_BYTES < 64 * 1024 * 1024
+    assert "Slow Consumer" not in nats.log_file.read_text()
+    assert [m.seq for m in verified] == list(range(1, SYSTEM_CODE_BLOCKS + 1))
+    system_code_key = settings.storage_key_bytes[2]
+    for m in verified:
+        record = decode_verified(m.data, "verified", m.seq)
+        assert record.value(system_code_key) == chain.storage(system_code_key)
+    assert len(verified[-1].data) > len(code)

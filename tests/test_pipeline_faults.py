@@ -5,7 +5,6 @@ validation at B with an error naming B, and nothing at or after B is verified.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,11 +22,10 @@ from pipeline.bus import (
     verified_subject,
 )
 from pipeline.commands import run_validator
-from pipeline.nats_server import EmbeddedNats
 from pipeline.records import RawBlockRecord, decode_raw, decode_status, decode_verified
 from pipeline.service import EXIT_INVALID_DATA
 from relayer.relayer import Relayer
-from tests.pipeline_support import make_settings, read_stream, wait_for
+from tests.pipeline_support import make_settings, nats_server_fixture, read_stream, wait_for
 from validator.service import ValidatorService
 
 PRODUCED = 300
@@ -35,12 +33,7 @@ LIVE = 30
 FAULT_AT = 150
 
 
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = EmbeddedNats(tmp_path_factory.mktemp("nats"))
-    url = asyncio.run(server.start())
-    yield url
-    asyncio.run(server.stop())
+nats_url = nats_server_fixture()
 
 
 def dev_chain(name: str, faults: Faults | None = None) -> DevChain:
@@ -133,6 +126,14 @@ async def test_invalid_data_stops_validation_at_the_block(
         if fault in ("wrong_state_root", "truncated_proof", "bad_body"):
             assert numbers[-1] == FAULT_AT - 1  # the batch is good up to B
 
+        # A restart replays from the last checkpoint (before B's batch): the blocks of that
+        # batch already published are not published twice, and B is refused again, not skipped.
+        assert await asyncio.wait_for(run_validator(settings, asyncio.Event()), 30) == code
+        again = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
+        assert [(m.seq, m.msg_id, m.data) for m in again] == [
+            (m.seq, m.msg_id, m.data) for m in verified
+        ]
+
         kv = await bus.kv()
         entry = await kv.get(status_key(genesis))
         status = decode_status(entry.value or b"", "status", entry.revision or 0)
@@ -151,3 +152,60 @@ async def test_invalid_data_stops_validation_at_the_block(
         assert consumer.ack_floor is not None
         assert consumer.ack_floor.stream_seq < FAULT_AT + 1  # B's record (seq B+1) not acked
         await bus.close()
+
+
+async def test_lost_deliveries_are_read_again_not_taken_for_a_gap(nats_url: str) -> None:
+    """Deliveries lost on the way (a reconnect, a slow-consumer disconnect) make the consumer
+    skip ahead; the validator re-reads from the missing sequence instead of stopping."""
+    chain = DevChain(DevnetConfig(chain_name="lost", set_period=100, justification_period=32))
+    chain.produce(100)
+    genesis = chain.genesis_hash
+    stream = raw_stream(genesis)
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
+        bus = await Bus.connect(settings)
+        stop = asyncio.Event()
+        relayer = Relayer(settings, bus, devnet.url, stop)
+        validator = ValidatorService(settings, bus, stop)
+        tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
+
+        def verified() -> int:
+            for task in tasks:
+                if task.done():
+                    task.result()
+            chains = list(validator.chains.values())
+            return chains[0].progress.finalized if chains else -1
+
+        await wait_for(lambda: verified() >= 100, 60, "#100 verified")
+        # The validator waits at raw sequence 102 (#101): swap its consumer for one that
+        # starts at 150, as if 102..149 had been delivered and lost.
+        consumer = await bus.js.consumer_info(stream, VALIDATOR_CONSUMER)
+        await bus.js.delete_consumer(stream, VALIDATOR_CONSUMER)
+        config = consumer.config
+        config.opt_start_seq = 150
+        await bus.js.add_consumer(stream, config)
+        await devnet.produce(200)
+        await wait_for(lambda: verified() >= 300, 60, "#300 verified")
+        stop.set()
+        await asyncio.gather(*tasks)
+        records = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
+        await bus.close()
+    assert [decode_verified(m.data, "v", m.seq).hash for m in records] == [
+        chain.block_hash(n) for n in range(1, 301)
+    ]
+
+
+async def test_an_invalid_record_stops_validation_naming_its_sequence(nats_url: str) -> None:
+    genesis = bytes.fromhex("5e" * 32)
+    settings = make_settings(nats_url, genesis=genesis.hex())
+    bus = await Bus.connect(settings)
+    await bus.ensure_chain(genesis)
+    await bus.js.publish(raw_subject(genesis), b'{"kind": "block", "version": 1, "number": "7"}')
+    code = await asyncio.wait_for(run_validator(settings, asyncio.Event()), 30)
+    assert code == EXIT_INVALID_DATA
+    entry = await (await bus.kv()).get(status_key(genesis))
+    status = decode_status(entry.value or b"", "status", entry.revision or 0)
+    assert status.state == "failed" and status.last_error is not None
+    assert "invalid record (raw stream sequence 1)" in status.last_error
+    assert "number" in status.last_error
+    await bus.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,19 +13,12 @@ from devnet.rpc import DevnetServer
 from pipeline.bus import Bus, raw_stream, raw_subject, verified_stream, verified_subject
 from pipeline.commands import collect_status
 from pipeline.config import Settings
-from pipeline.nats_server import EmbeddedNats
 from pipeline.records import BootstrapRecord, decode_raw, decode_verified
 from relayer.relayer import Relayer, RelayerError
-from tests.pipeline_support import make_settings, read_stream, wait_for
+from tests.pipeline_support import make_settings, nats_server_fixture, read_stream, wait_for
 from validator.service import InvalidData, ValidatorService
 
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = EmbeddedNats(tmp_path_factory.mktemp("nats"))
-    url = asyncio.run(server.start())
-    yield url
-    asyncio.run(server.stop())
+nats_url = nats_server_fixture()
 
 
 def dev_chain(name: str, blocks: int, fork_at: int | None = None) -> DevChain:

@@ -109,9 +109,16 @@ def correct(request: dict[str, Any]) -> Any:
     return answer(request, chain_answer(request))
 
 
-async def fetch(url: str, first: int, last: int, batch: int = 4, retries: int = 1) -> Any:
+TIMEOUT_S = 5.0
+"""Generous: only the stall test waits for a timeout, and a loaded CI machine must never turn
+a prompt answer into one (the error tests check which error was the last)."""
+
+
+async def fetch(
+    url: str, first: int, last: int, batch: int = 4, retries: int = 1, timeout_s: float = TIMEOUT_S
+) -> Any:
     node = Node(
-        url, [b"\x01" * 32], timeout_s=0.5, retries=retries, batch=batch, max_backoff_s=0.01
+        url, [b"\x01" * 32], timeout_s=timeout_s, retries=retries, batch=batch, max_backoff_s=0.01
     )
     try:
         await node.connect()
@@ -266,13 +273,13 @@ async def test_a_stalled_answer_times_out_then_reconnects() -> None:
         return None if calls["n"] == 1 else correct(request)
 
     async with fake_node(handler) as url:
-        blocks = await fetch(url, 1, 1, batch=1, retries=2)
+        blocks = await fetch(url, 1, 1, batch=1, retries=2, timeout_s=1.0)
     assert blocks[0].number == 1
 
 
 async def test_rpc_client_raw_behaviour() -> None:
     async with fake_node(correct) as url:
-        client = RpcClient(url, timeout_s=0.5)
+        client = RpcClient(url, timeout_s=TIMEOUT_S)
         await client.connect()
         assert await client.call("chain_getBlockHash", [1]) == "0x" + HEADERS[0].hash().hex()
         results = await client.batch([("chain_getBlockHash", [2]), ("chain_getBlockHash", [9])])
@@ -284,7 +291,7 @@ async def test_rpc_client_raw_behaviour() -> None:
     async with fake_node(
         lambda r: {"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32601, "message": "nope"}}
     ) as url:
-        client = RpcClient(url, timeout_s=0.5)
+        client = RpcClient(url, timeout_s=TIMEOUT_S)
         await client.connect()
         with pytest.raises(RpcCallError, match="node error -32601: nope"):
             await client.call("x", [])
@@ -294,7 +301,7 @@ async def test_rpc_client_raw_behaviour() -> None:
 
 async def test_finalized_head_and_finality_proof() -> None:
     async with fake_node(correct) as url:
-        node = Node(url, [], timeout_s=0.5, retries=0)
+        node = Node(url, [], timeout_s=TIMEOUT_S, retries=0)
         await node.connect()
         assert await node.finalized_head() == (5, HEADERS[-1].hash())
         target = await node.prove_finality(4)

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
-from nats.js import api
+from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
@@ -71,6 +71,8 @@ headers, so it only needs enough to recognise a replayed batch."""
 MAX_ACK_PENDING = 20_000
 """Records a batch may buffer before its justification arrives (nodes justify every ~512)."""
 BUFFER_WARNING = 2_048
+FETCH_BYTES = 16 * 1024 * 1024
+"""Raw record bytes one pull may ask for (well under a server's 64 MiB max_pending)."""
 
 
 class InvalidData(Exception):
@@ -123,6 +125,9 @@ class ChainValidator:
         self._batch: list[_Pending] = []
         self._kv: KeyValue | None = None
         self._publisher: OrderedPublisher | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._record_size = 1
+        """Largest raw record of the last pull: sizes the next one."""
 
     # -- startup ---------------------------------------------------------------------------
 
@@ -171,11 +176,10 @@ class ChainValidator:
             window=self.settings.publish_window,
         )
 
-    async def _consumer(self) -> object:
-        """The durable consumer, re-created to start right after the checkpoint."""
+    async def _subscribe(self, start: int) -> JetStreamContext.PullSubscription:
+        """The durable consumer, re-created to deliver from raw sequence `start` on."""
         with contextlib.suppress(NotFoundError):
             await self.bus.js.delete_consumer(self.raw_stream, VALIDATOR_CONSUMER)
-        start = self._raw_seq + 1
         config = api.ConsumerConfig(
             durable_name=VALIDATOR_CONSUMER,
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
@@ -189,27 +193,37 @@ class ChainValidator:
         await self.bus.js.add_consumer(self.raw_stream, config)
         return await self.bus.js.pull_subscribe_bind(VALIDATOR_CONSUMER, self.raw_stream)
 
+    def fetch_size(self) -> int:
+        """Records per pull, so that one pull stays within FETCH_BYTES: a server disconnects a
+        client whose pending deliveries exceed its max_pending (64 MiB by default), and a
+        block proving a ~200 KB PinkSystemCode makes every record ~270 KB."""
+        return max(1, min(self.settings.validator_fetch, FETCH_BYTES // self._record_size))
+
     # -- main loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
         await self.bus.ensure_chain(self.genesis)
         self._kv = await self.bus.kv()
         await self._restore()
-        sub = await self._consumer()
-        await self._write_status("running")
+        self._record_size = self.bus.max_payload
         last_seen = self._raw_seq
+        self._sub = await self._subscribe(last_seen + 1)
+        await self._write_status("running")
         try:
             while not self.stop.is_set():
+                assert self._sub is not None
                 try:
-                    msgs = await sub.fetch(self.settings.validator_fetch, timeout=1.0)  # type: ignore[attr-defined]
+                    msgs = await self._sub.fetch(self.fetch_size(), timeout=1.0)
                 except TimeoutError:
                     continue
+                self._record_size = max([1, *(len(m.data) for m in msgs)])
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
                     if seq <= last_seen:
                         continue
                     if seq != last_seen + 1:
-                        raise InvalidData(seq, None, f"gap in the raw stream after {last_seen}")
+                        await self._redeliver_from(last_seen + 1, seq)
+                        break
                     last_seen = seq
                     self.progress.received = seq
                     self.progress.lag = msg.metadata.num_pending + len(self._batch) + 1
@@ -224,8 +238,35 @@ class ChainValidator:
         finally:
             if self._publisher is not None:
                 await self._publisher.close()
+            await self._unsubscribe()
+
+    async def _redeliver_from(self, missing: int, delivered: int) -> None:
+        """Sequence `delivered` arrived while `missing` is next: deliveries were lost (a
+        reconnect, a slow-consumer disconnect) and would only come back after the ack wait.
+        Re-create the consumer at `missing` unless the stream really lacks it (purged): that
+        gap is invalid data, since the light client cannot skip a block."""
+        try:
+            await self.bus.message(self.raw_stream, missing)
+        except NotFoundError:
+            raise InvalidData(
+                missing, None, f"the raw stream has no message {missing} (next is {delivered})"
+            ) from None
+        log.warning(
+            "chain %s: raw sequence %d delivered while %d was expected (lost deliveries); "
+            "re-reading from %d",
+            self.genesis.hex()[:16],
+            delivered,
+            missing,
+            missing,
+        )
+        await self._unsubscribe()
+        self._sub = await self._subscribe(missing)
+
+    async def _unsubscribe(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
             with contextlib.suppress(Exception):
-                await sub.unsubscribe()  # type: ignore[attr-defined]
+                await sub.unsubscribe()
 
     async def _handle(self, seq: int, msg: Msg) -> None:
         try:
