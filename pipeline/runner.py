@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from devnet.chain import DevChain
-from devnet.config import DevnetConfig
+from devnet.config import DevnetConfig, DevnetError
 from devnet.rpc import DevnetServer
 from pipeline.bus import Bus, BusError, raw_stream, raw_subject
 from pipeline.config import Settings, config_option, settings_from_cli, value_sources
@@ -216,7 +216,7 @@ def run_command(
     async def service(stop: asyncio.Event) -> int:
         try:
             return await run_pipeline(settings, stop)
-        except (NatsServerError, BusError) as e:
+        except (NatsServerError, BusError, DevnetError) as e:
             log.error("%s", e)
             return EXIT_FAILED
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from nats.js import api
 from pipeline.bus import MSG_ID, Bus
 from pipeline.config import Settings, load_settings
 from pipeline.nats_server import EmbeddedNats
+from relayer.relayer import Relayer
+from validator.service import ValidatorService
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PINKPIPE = PROJECT_ROOT / ".venv" / "bin" / "pinkpipe"
@@ -92,3 +95,45 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(interval_s)
+
+
+@dataclass
+class Pipeline:
+    """A relayer and a validator running as tasks on one bus, stopped by one event."""
+
+    relayer: Relayer
+    validator: ValidatorService
+    stop: asyncio.Event
+    tasks: list[asyncio.Task[None]]
+
+    def finalized(self) -> int:
+        """The validator's finalized height (-1 before it has seen the chain); a task that
+        ended with an error re-raises it, so a crash is not waited on as if it were slowness."""
+        for task in self.tasks:
+            if task.done():
+                task.result()
+        chains = list(self.validator.chains.values())
+        return chains[0].progress.finalized if chains else -1
+
+    async def wait_verified(self, number: int, timeout_s: float, what: str = "") -> None:
+        await wait_for(
+            lambda: self.finalized() >= number, timeout_s, what or f"#{number} verified"
+        )
+
+
+@asynccontextmanager
+async def running_pipeline(settings: Settings, bus: Bus, node_url: str) -> AsyncIterator[Pipeline]:
+    """Relayer + validator for the block's duration; on leaving, both are stopped and awaited
+    (a failure of either is raised then, unless the block itself failed)."""
+    stop = asyncio.Event()
+    relayer = Relayer(settings, bus, node_url, stop)
+    validator = ValidatorService(settings, bus, stop)
+    tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
+    try:
+        yield Pipeline(relayer, validator, stop, tasks)
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

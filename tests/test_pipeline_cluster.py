@@ -28,9 +28,7 @@ from pipeline.bus import (
 )
 from pipeline.nats_server import nats_server_binary
 from pipeline.records import decode_verified
-from relayer.relayer import Relayer
-from tests.pipeline_support import make_settings, read_stream, wait_for
-from validator.service import ValidatorService
+from tests.pipeline_support import make_settings, read_stream, running_pipeline
 
 NODES = 3
 BLOCKS = 150
@@ -113,21 +111,8 @@ async def test_relayer_and_validator_on_a_replicated_cluster(cluster_urls: list[
     async with DevnetServer(chain) as devnet:
         settings = make_settings(",".join(cluster_urls), devnet.url, stream_replicas=NODES)
         bus = await Bus.connect(settings)
-        stop = asyncio.Event()
-        relayer = Relayer(settings, bus, devnet.url, stop)
-        validator = ValidatorService(settings, bus, stop)
-        tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
-
-        def finalized() -> int:
-            for task in tasks:
-                if task.done():
-                    task.result()
-            chains = list(validator.chains.values())
-            return chains[0].progress.finalized if chains else -1
-
-        await wait_for(lambda: finalized() >= BLOCKS, 60, f"#{BLOCKS} verified on the cluster")
-        stop.set()
-        await asyncio.gather(*tasks)
+        async with running_pipeline(settings, bus, devnet.url) as pipeline:
+            await pipeline.wait_verified(BLOCKS, 60, f"#{BLOCKS} verified on the cluster")
 
         for name in (raw_stream(genesis), verified_stream(genesis), f"KV_{VALIDATOR_KV_BUCKET}"):
             info = await bus.js.stream_info(name)

@@ -26,8 +26,15 @@ from pipeline.bus import (
 )
 from pipeline.nats_server import EmbeddedNats
 from pipeline.records import BootstrapRecord, decode_raw, decode_status, decode_verified
+from pipeline.service import EXIT_FAILED
 from relayer.relayer import Relayer
-from tests.pipeline_support import PINKPIPE, make_settings, read_stream, wait_for
+from tests.pipeline_support import (
+    PINKPIPE,
+    make_settings,
+    read_stream,
+    running_pipeline,
+    wait_for,
+)
 from validator.service import FETCH_BYTES, ValidatorService
 
 BLOCKS = 2000
@@ -61,31 +68,15 @@ async def test_devnet_blocks_reach_the_verified_stream_complete_and_proven(
     async with EmbeddedNats(tmp_path) as nats, DevnetServer(chain) as devnet:
         settings = make_settings(nats.url, devnet.url)
         bus = await Bus.connect(settings)
-        stop = asyncio.Event()
-        relayer = Relayer(settings, bus, devnet.url, stop)
-        validator = ValidatorService(settings, bus, stop)
-        tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
-
-        def finalized() -> int:
-            chains = list(validator.chains.values())
-            return chains[0].progress.finalized if chains else -1
-
-        def healthy() -> bool:
-            for task in tasks:
-                if task.done():
-                    task.result()
-            return True
-
-        await wait_for(lambda: healthy() and finalized() >= BLOCKS, 90, f"#{BLOCKS} verified")
-        for n in range(BLOCKS + 1, BLOCKS + LIVE + 1):  # follow mode: blocks arrive live
-            if n % 7 == 0:
-                with_message(chain, n)
-            await devnet.produce(1)
-            await asyncio.sleep(0.005)
         total = BLOCKS + LIVE
-        await wait_for(lambda: healthy() and finalized() >= total, 30, f"#{total} verified")
-        stop.set()
-        await asyncio.gather(*tasks)
+        async with running_pipeline(settings, bus, devnet.url) as pipeline:
+            await pipeline.wait_verified(BLOCKS, 90)
+            for n in range(BLOCKS + 1, total + 1):  # follow mode: blocks arrive live
+                if n % 7 == 0:
+                    with_message(chain, n)
+                await devnet.produce(1)
+                await asyncio.sleep(0.005)
+            await pipeline.wait_verified(total, 30)
 
         verified = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
         raw = await read_stream(bus, raw_stream(genesis), raw_subject(genesis))
@@ -161,6 +152,27 @@ def test_pinkpipe_run_starts_everything_and_resumes(tmp_path: Path) -> None:
     assert "devnet at ws://127.0.0.1:" in first
     assert "regenerating blocks #1..#" in second
     assert "finality conflict" not in second
+
+
+def test_pinkpipe_run_reports_a_devnet_error_in_one_line(tmp_path: Path) -> None:
+    """A devnet that cannot start (its metadata file is missing) is an error message and a
+    failure exit code, not a traceback; the embedded nats-server is stopped on the way out."""
+    missing = tmp_path / "no-metadata.scale"
+    result = subprocess.run(
+        [str(PINKPIPE), "run", "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        env={**os.environ, "PINKPIPE_DEVNET_METADATA": str(missing)},
+        cwd=tmp_path,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == EXIT_FAILED, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    assert f"cannot read the devnet metadata {missing}: No such file" in errors[0]
+    assert "embedded nats-server at nats://127.0.0.1:" in result.stdout
+    assert "Server Exiting" in (tmp_path / "data" / "nats-server.log").read_text()
 
 
 SYSTEM_CODE_BLOCKS = 300

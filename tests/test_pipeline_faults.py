@@ -25,8 +25,13 @@ from pipeline.commands import run_validator
 from pipeline.records import RawBlockRecord, decode_raw, decode_status, decode_verified
 from pipeline.service import EXIT_INVALID_DATA
 from relayer.relayer import Relayer
-from tests.pipeline_support import make_settings, nats_server_fixture, read_stream, wait_for
-from validator.service import ValidatorService
+from tests.pipeline_support import (
+    make_settings,
+    nats_server_fixture,
+    read_stream,
+    running_pipeline,
+    wait_for,
+)
 
 PRODUCED = 300
 LIVE = 30
@@ -62,32 +67,19 @@ async def test_a_flaky_node_is_survived(nats_url: str, transport: TransportFault
     async with DevnetServer(chain, faults=transport) as devnet:
         settings = make_settings(nats_url, devnet.url, genesis=genesis.hex(), rpc_timeout_s=1.0)
         bus = await Bus.connect(settings)
-        stop = asyncio.Event()
-        relayer = Relayer(settings, bus, devnet.url, stop)
-        validator = ValidatorService(settings, bus, stop)
-        tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
-
-        def verified() -> int:
-            for task in tasks:
-                if task.done():
-                    task.result()
-            chains = list(validator.chains.values())
-            return chains[0].progress.finalized if chains else -1
-
-        await wait_for(lambda: verified() >= PRODUCED, 60, f"#{PRODUCED} verified")
-        for _ in range(LIVE):
-            await devnet.produce(1)
-            await asyncio.sleep(0.02)
-        await wait_for(lambda: verified() >= total, 60, f"#{total} verified")
-        stop.set()
-        await asyncio.gather(*tasks)
+        async with running_pipeline(settings, bus, devnet.url) as pipeline:
+            await pipeline.wait_verified(PRODUCED, 60)
+            for _ in range(LIVE):
+                await devnet.produce(1)
+                await asyncio.sleep(0.02)
+            await pipeline.wait_verified(total, 60)
         records = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
         await bus.close()
     assert [decode_verified(m.data, "v", m.seq).hash for m in records] == [
         chain.block_hash(n) for n in range(1, total + 1)
     ]
     if transport.drop_every or transport.drop_at_block or transport.stall_seconds:
-        assert relayer.node.reconnects > 1  # the connection really broke and was re-opened
+        assert pipeline.relayer.node.reconnects > 1  # the connection really broke and was re-opened
 
 
 @pytest.mark.parametrize(
@@ -164,30 +156,17 @@ async def test_lost_deliveries_are_read_again_not_taken_for_a_gap(nats_url: str)
     async with DevnetServer(chain) as devnet:
         settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
         bus = await Bus.connect(settings)
-        stop = asyncio.Event()
-        relayer = Relayer(settings, bus, devnet.url, stop)
-        validator = ValidatorService(settings, bus, stop)
-        tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
-
-        def verified() -> int:
-            for task in tasks:
-                if task.done():
-                    task.result()
-            chains = list(validator.chains.values())
-            return chains[0].progress.finalized if chains else -1
-
-        await wait_for(lambda: verified() >= 100, 60, "#100 verified")
-        # The validator waits at raw sequence 102 (#101): swap its consumer for one that
-        # starts at 150, as if 102..149 had been delivered and lost.
-        consumer = await bus.js.consumer_info(stream, VALIDATOR_CONSUMER)
-        await bus.js.delete_consumer(stream, VALIDATOR_CONSUMER)
-        config = consumer.config
-        config.opt_start_seq = 150
-        await bus.js.add_consumer(stream, config)
-        await devnet.produce(200)
-        await wait_for(lambda: verified() >= 300, 60, "#300 verified")
-        stop.set()
-        await asyncio.gather(*tasks)
+        async with running_pipeline(settings, bus, devnet.url) as pipeline:
+            await pipeline.wait_verified(100, 60)
+            # The validator waits at raw sequence 102 (#101): swap its consumer for one that
+            # starts at 150, as if 102..149 had been delivered and lost.
+            consumer = await bus.js.consumer_info(stream, VALIDATOR_CONSUMER)
+            await bus.js.delete_consumer(stream, VALIDATOR_CONSUMER)
+            config = consumer.config
+            config.opt_start_seq = 150
+            await bus.js.add_consumer(stream, config)
+            await devnet.produce(200)
+            await pipeline.wait_verified(300, 60)
         records = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
         await bus.close()
     assert [decode_verified(m.data, "v", m.seq).hash for m in records] == [

@@ -1,10 +1,22 @@
-"""Relayer behaviours against the devnet: finality conflicts, checkpoint bootstrap, status."""
+"""Relayer behaviours against the devnet: finality conflicts, checkpoint bootstrap, status.
+
+A node that contradicts itself is two devnets behind one URL (`split_node`): the same genesis,
+blocks that differ from a given height, and each request answered by the one its method is
+routed to. Everything on the wire is still the devnets' real JSON-RPC.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from chain.scale import encode_bytes
 from devnet.chain import DevChain
@@ -62,6 +74,123 @@ async def test_a_node_contradicting_the_stream_stops_the_relayer(nats_url: str) 
     genesis = original.genesis_hash
     raw = await read_stream(bus, raw_stream(genesis), raw_subject(genesis))
     assert len(raw) == 61  # nothing from the forked node was published
+    await bus.close()
+
+
+Route = Callable[[str], str]
+"""Method name -> the URL of the devnet that answers it (a batch goes by its first call)."""
+
+
+@asynccontextmanager
+async def split_node(route: Route) -> AsyncIterator[str]:
+    """One node URL whose requests are answered by the devnet `route` names; answers and
+    notifications come back unchanged."""
+
+    async def pump(upstream: ClientConnection, client: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for frame in upstream:
+                await client.send(frame)
+
+    async def serve_one(client: ServerConnection) -> None:
+        upstreams: dict[str, ClientConnection] = {}
+        pumps: list[asyncio.Task[None]] = []
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                async for frame in client:
+                    message = json.loads(frame)
+                    first = message[0] if isinstance(message, list) else message
+                    url = route(first["method"])
+                    if url not in upstreams:
+                        upstreams[url] = await connect(url, max_size=None, ping_interval=None)
+                        pumps.append(asyncio.create_task(pump(upstreams[url], client)))
+                    await upstreams[url].send(frame)
+        finally:
+            for task in pumps:
+                task.cancel()
+            for upstream in upstreams.values():
+                await upstream.close()
+
+    async with serve(serve_one, "127.0.0.1", 0, max_size=None, ping_interval=None) as server:
+        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+CONFLICT_AT = 20
+
+
+@asynccontextmanager
+async def honest_and_forked(name: str) -> AsyncIterator[tuple[DevnetServer, DevnetServer]]:
+    """Two devnets with the same #0..#CONFLICT_AT-1 and different blocks #CONFLICT_AT."""
+    honest = dev_chain(name, CONFLICT_AT)
+    forked = dev_chain(name, CONFLICT_AT, fork_at=CONFLICT_AT)
+    assert honest.block_hash(CONFLICT_AT - 1) == forked.block_hash(CONFLICT_AT - 1)
+    assert honest.block_hash(CONFLICT_AT) != forked.block_hash(CONFLICT_AT)
+    async with DevnetServer(honest) as a, DevnetServer(forked) as b:
+        yield a, b
+
+
+async def relay_into_conflict(settings: Settings, bus: Bus, url: str) -> str:
+    """Run a relayer on `url` until it stops; the RelayerError's message."""
+    relayer = Relayer(settings, bus, url, asyncio.Event())
+    with pytest.raises(RelayerError) as info:
+        await asyncio.wait_for(relayer.run(), 30)
+    return str(info.value)
+
+
+async def published_hashes(bus: Bus, genesis: bytes) -> list[bytes]:
+    raw = await read_stream(bus, raw_stream(genesis), raw_subject(genesis))
+    return [decode_raw(m.data, "raw", m.seq).hash for m in raw]
+
+
+def hash_of(devnet: DevnetServer, number: int) -> bytes:
+    found = devnet.chain.block_hash(number)
+    assert found is not None
+    return found
+
+
+async def test_a_finalized_head_that_is_not_the_nodes_block_stops_the_relayer(
+    nats_url: str,
+) -> None:
+    """The node's finality view (head, its header, the head subscription) is the fork's while
+    its blocks are the honest chain's: the block at the finalized head has another hash."""
+    finality = {"chain_getFinalizedHead", "chain_getHeader", "chain_subscribeFinalizedHeads"}
+    async with honest_and_forked("tip-conflict") as (honest, forked):
+
+        def route(method: str) -> str:
+            return forked.url if method in finality else honest.url
+
+        async with split_node(route) as url:
+            settings = make_settings(nats_url, url)
+            bus = await Bus.connect(settings)
+            message = await relay_into_conflict(settings, bus, url)
+    head, block = hash_of(forked, CONFLICT_AT), hash_of(honest, CONFLICT_AT)
+    assert f"finality conflict at #{CONFLICT_AT}: finalized head is 0x{head.hex()}" in message
+    assert f"the node's block #{CONFLICT_AT} is 0x{block.hex()}" in message
+    published = await published_hashes(bus, honest.chain.genesis_hash)
+    assert published == [hash_of(honest, n) for n in range(CONFLICT_AT)]  # no #20 of either
+    await bus.close()
+
+
+async def test_a_finality_notification_contradicting_a_published_block_stops_the_relayer(
+    nats_url: str,
+) -> None:
+    """All of #0..#20 is relayed from the honest chain, then the node's finalized-head
+    subscription announces the fork's #20."""
+    async with honest_and_forked("notified-conflict") as (honest, forked):
+
+        def route(method: str) -> str:
+            return forked.url if method == "chain_subscribeFinalizedHeads" else honest.url
+
+        async with split_node(route) as url:
+            settings = make_settings(nats_url, url)
+            bus = await Bus.connect(settings)
+            message = await relay_into_conflict(settings, bus, url)
+    published, reported = hash_of(honest, CONFLICT_AT), hash_of(forked, CONFLICT_AT)
+    assert (
+        f"finality conflict at #{CONFLICT_AT}: published 0x{published.hex()}, "
+        f"node now reports 0x{reported.hex()}"
+    ) in message
+    hashes = await published_hashes(bus, honest.chain.genesis_hash)
+    assert hashes == [hash_of(honest, n) for n in range(CONFLICT_AT + 1)]
     await bus.close()
 
 
