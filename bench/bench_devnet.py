@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chain import keys
-from chain.proof import verify_read_proof
-from devnet import DevChain, DevnetConfig
-from devnet.config import dev_account
-from devnet.genesis import account_key
+from pinkpipe.chain import keys
+from pinkpipe.chain.proof import verify_read_proof
+from pinkpipe.devnet import DevChain, DevnetConfig
+from pinkpipe.devnet.config import dev_account
+from pinkpipe.devnet.genesis import account_key
 
 MESSAGE = b"\x00\x1cphala/x\x1cdestination\x10data"
 TX_EVERY = 10

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `tests.vecto
 from scalecodec.base import RuntimeConfiguration, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 
-from chain.hashing import blake2_256
-from chain.header import Header
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.header import Header
 from tests.vectors import westend_blocks
 
 ROUNDS = 5
@@ -82,6 +82,7 @@ def main() -> None:
         print(f"{name:<13} decode+hash: {value:12,.0f} headers/s (best of {ROUNDS} rounds)")
     ratio = rates["chain.header"] / rates["scalecodec"]
     print(f"speed-up: {ratio:.1f}x (target >= 30x)")
+
 
 if __name__ == "__main__":
     main()

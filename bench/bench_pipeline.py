@@ -33,8 +33,8 @@ from nats.js import api  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from substrateinterface import SubstrateInterface  # noqa: E402
 
-from chain.header import Header  # noqa: E402
-from pipeline.bus import (  # noqa: E402
+from pinkpipe.app.config import DEFAULT_STORAGE_KEYS, Settings, load_settings  # noqa: E402
+from pinkpipe.bus.client import (  # noqa: E402
     Bus,
     OrderedPublisher,
     msg_id,
@@ -42,13 +42,13 @@ from pipeline.bus import (  # noqa: E402
     raw_subject,
     verified_stream,
 )
-from pipeline.config import DEFAULT_STORAGE_KEYS, Settings, load_settings  # noqa: E402
-from pipeline.nats_server import EmbeddedNats  # noqa: E402
-from pipeline.records import RawBlockRecord, decode_raw  # noqa: E402
-from relayer.node import Node, parse_block  # noqa: E402
-from validator.justification import verify_justification  # noqa: E402
-from validator.light_client import GENESIS_KEYS, LightClient  # noqa: E402
-from validator.storage import verify_body, verify_storage_proof  # noqa: E402
+from pinkpipe.bus.nats_server import EmbeddedNats  # noqa: E402
+from pinkpipe.bus.records import RawBlockRecord, decode_raw  # noqa: E402
+from pinkpipe.chain.header import Header  # noqa: E402
+from pinkpipe.relayer.node import Node, parse_block  # noqa: E402
+from pinkpipe.validator.justification import verify_justification  # noqa: E402
+from pinkpipe.validator.light_client import GENESIS_KEYS, LightClient  # noqa: E402
+from pinkpipe.validator.storage import verify_body, verify_storage_proof  # noqa: E402
 
 PINKPIPE = ROOT / ".venv" / "bin" / "pinkpipe"
 BLOCKS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chain.keys import SYSTEM_EVENTS, TIMESTAMP_NOW
-from chain.proof import verify_read_proof
-from chain.trie import TrieState, trie_root
+from pinkpipe.chain.keys import SYSTEM_EVENTS, TIMESTAMP_NOW
+from pinkpipe.chain.proof import verify_read_proof
+from pinkpipe.chain.trie import TrieState, trie_root
 from tests.trie_vectors import (
     phala_changes,
     phala_genesis_storage,

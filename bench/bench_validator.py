@@ -14,9 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chain.crypto import ed25519_verify
-from chain.grandpa import Justification, precommit_payload, threshold
-from chain.header import Header
+from pinkpipe.chain.crypto import ed25519_verify
+from pinkpipe.chain.grandpa import Justification, precommit_payload, threshold
+from pinkpipe.chain.header import Header
+from pinkpipe.validator import LightClient, VoterSet, import_batch, verify_justification
 from tests.grandpa_builder import (
     authorities,
     extend,
@@ -26,7 +27,6 @@ from tests.grandpa_builder import (
 )
 from tests.validator_vectors import headers_of, rococo_client, rococo_set
 from tests.vectors import ROCOCO_SET_IDS, rococo_batches
-from validator import LightClient, VoterSet, import_batch, verify_justification
 
 
 def best_of(fn: Callable[[], object], repeat: int = 15) -> float:

@@ -11,8 +11,8 @@ from bip39 import bip39_to_mini_secret
 from substrateinterface import Keypair, KeypairType
 from substrateinterface.constants import DEV_PHRASE
 
-from chain.hashing import blake2_256
-from chain.scale import encode_bytes
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.scale import encode_bytes
 
 
 def ed25519_verify(signature: bytes, message: bytes, public_key: bytes) -> bool:
@@ -26,8 +26,10 @@ def ed25519_verify(signature: bytes, message: bytes, public_key: bytes) -> bool:
 
 def _chain_code(junction: str) -> bytes:
     """Substrate's junction encoding: u64 for numbers, SCALE string otherwise, 32 bytes."""
-    code = int(junction).to_bytes(8, "little") if junction.isdigit() else encode_bytes(
-        junction.encode()
+    code = (
+        int(junction).to_bytes(8, "little")
+        if junction.isdigit()
+        else encode_bytes(junction.encode())
     )
     if len(code) > 32:
         code = blake2_256(code)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chain.header import DigestKind, Header, read_headers
-from chain.scale import (
+from pinkpipe.chain.header import DigestKind, Header, read_headers
+from pinkpipe.chain.scale import (
     Reader,
     decode_all,
     encode_bytes,

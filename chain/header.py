@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from chain.hashing import blake2_256
-from chain.scale import (
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.scale import (
     Reader,
     decode_all,
     encode_bytes,
     encode_compact,
     encode_vec,
 )
-from chain.trie import EMPTY_TRIE_ROOT
+from pinkpipe.chain.trie import EMPTY_TRIE_ROOT
 
 
 class DigestKind(IntEnum):
@@ -113,9 +113,7 @@ class Header:
         return blake2_256(self.encode())
 
     def items(self, kind: DigestKind, engine: bytes | None = None) -> list[DigestItem]:
-        return [
-            d for d in self.digest if d.kind == kind and (engine is None or d.engine == engine)
-        ]
+        return [d for d in self.digest if d.kind == kind and (engine is None or d.engine == engine)]
 
 
 def _decoded(header: Header, raw: bytes) -> Header:
@@ -205,4 +203,3 @@ def read_headers(r: Reader, type_name: str = "Vec<Header>") -> list[Header]:
 
 def decode_headers(data: bytes) -> list[Header]:
     return decode_all(data, read_headers, "Vec<Header>")
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from enum import Enum
 
-from chain.hashing import blake2_128, blake2_256, twox_64, twox_128, twox_256
+from pinkpipe.chain.hashing import blake2_128, blake2_256, twox_64, twox_128, twox_256
 
 
 class StorageKeyError(ValueError):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TypeVar
 
-from chain.hashing import blake2_256
-from chain.scale import (
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.scale import (
     Reader,
     decode_all,
     encode_bytes,
@@ -344,13 +344,12 @@ class EncryptedKey:
 def _read_key_map(r: Reader) -> tuple[tuple[bytes, EncryptedKey], ...]:
     """A `BTreeMap<WorkerPublicKey, EncryptedKey>`: keys strictly ascending, as Rust encodes."""
     start = r.offset
-    items = r.vec(
-        lambda x: (x.hash32("WorkerPublicKey"), EncryptedKey.read(x)), "secret_keys", 77
-    )
+    items = r.vec(lambda x: (x.hash32("WorkerPublicKey"), EncryptedKey.read(x)), "secret_keys", 77)
     keys = [k for k, _ in items]
     if any(a >= b for a, b in itertools.pairwise(keys)):
-        raise r.fail("BTreeMap<WorkerPublicKey, EncryptedKey>", "keys not strictly ascending",
-                     start)
+        raise r.fail(
+            "BTreeMap<WorkerPublicKey, EncryptedKey>", "keys not strictly ascending", start
+        )
     return tuple(items)
 
 
@@ -366,10 +365,12 @@ class DispatchKeys:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cluster", _check_len(self.cluster, 32, "cluster id"))
-        keys = tuple(sorted(
-            ((_check_len(k, 32, "worker pubkey"), v) for k, v in self.secret_keys),
-            key=lambda kv: kv[0],
-        ))
+        keys = tuple(
+            sorted(
+                ((_check_len(k, 32, "worker pubkey"), v) for k, v in self.secret_keys),
+                key=lambda kv: kv[0],
+            )
+        )
         if len({k for k, _ in keys}) != len(keys):
             raise MessageError("DispatchKeys has the same worker twice")
         object.__setattr__(self, "secret_keys", keys)
@@ -440,8 +441,9 @@ class UploadResource:
         origin = r.hash32("UploadResource.origin")
         cluster_id = r.hash32("UploadResource.cluster_id")
         resource_type = _tag(r, "ResourceType", ResourceType)
-        return UploadResource(origin, cluster_id, resource_type,
-                              r.var_bytes("UploadResource.resource_data"))
+        return UploadResource(
+            origin, cluster_id, resource_type, r.var_bytes("UploadResource.resource_data")
+        )
 
     def encode(self) -> bytes:
         return (
@@ -557,8 +559,9 @@ class ContractInfo:
         code_hash = r.hash32("CodeIndex::WasmCode")
         salt = r.var_bytes("ContractInfo.salt")
         cluster_id = r.hash32("ContractInfo.cluster_id")
-        return ContractInfo(deployer, code_hash, salt, cluster_id,
-                            r.var_bytes("ContractInfo.instantiate_data"))
+        return ContractInfo(
+            deployer, code_hash, salt, cluster_id, r.var_bytes("ContractInfo.instantiate_data")
+        )
 
     def encode(self) -> bytes:
         return (
@@ -645,8 +648,7 @@ class InkMessage:
         start = r.offset
         nonce = r.var_bytes("InkMessage.nonce")
         if len(nonce) > MAX_NONCE_LEN:
-            raise r.fail("InkMessage.nonce", f"{len(nonce)} bytes, at most {MAX_NONCE_LEN}",
-                         start)
+            raise r.fail("InkMessage.nonce", f"{len(nonce)} bytes, at most {MAX_NONCE_LEN}", start)
         message = r.var_bytes("InkMessage.message")
         transfer = r.u128()
         return InkMessage(nonce, message, transfer, r.u64(), _u128_option(r))

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from chain.hashing import blake2_256
-from chain.scale import CodecError, Reader, encode_bytes, encode_vec
-from chain.trie import (
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.scale import CodecError, Reader, encode_bytes, encode_vec
+from pinkpipe.chain.trie import (
     HASH_LEN,
     BadProof,
     DecodedNode,

@@ -123,9 +123,7 @@ class Reader:
         start = self.offset
         n = self.compact_u32(type_name)
         if n * min_item_size > self.remaining:
-            raise self.fail(
-                type_name, f"length {n} exceeds the {self.remaining} bytes left", start
-            )
+            raise self.fail(type_name, f"length {n} exceeds the {self.remaining} bytes left", start)
         return n
 
     def var_bytes(self, type_name: str = "Vec<u8>") -> bytes:

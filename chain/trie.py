@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from chain.hashing import blake2_256
-from chain.scale import CodecError, Reader, encode_compact
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.scale import CodecError, Reader, encode_compact
 
 HASH_LEN = 32
 EMPTY_NODE = b"\x00"

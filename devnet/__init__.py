@@ -3,8 +3,8 @@
 `DevChain` (devnet/chain.py) is the chain itself; the WebSocket JSON-RPC server is built on it.
 """
 
-from devnet.chain import DevChain
-from devnet.config import DevnetConfig, DevnetError, UnknownBlock
-from devnet.faults import Faults
+from pinkpipe.devnet.chain import DevChain
+from pinkpipe.devnet.config import DevnetConfig, DevnetError, UnknownBlock
+from pinkpipe.devnet.faults import Faults
 
 __all__ = ["DevChain", "DevnetConfig", "DevnetError", "Faults", "UnknownBlock"]

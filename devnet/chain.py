@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chain import keys
-from chain.grandpa import (
+from pinkpipe.chain import keys
+from pinkpipe.chain.grandpa import (
     GRANDPA_ENGINE_ID,
     Authority,
     FinalityProof,
@@ -38,13 +38,13 @@ from chain.grandpa import (
     ScheduledChange,
     encode_consensus_log,
 )
-from chain.header import DigestItem, DigestKind, Header, genesis_header
-from chain.scale import encode_compact, encode_u32, encode_u64
-from chain.trie import TrieState, ordered_trie_root
-from devnet.config import DevnetConfig, DevnetError, UnknownBlock
-from devnet.faults import corrupt_signature, lying_state_root, tamper_body, truncate_proof
-from devnet.finality import AuthoritySchedule, sign_justification
-from devnet.genesis import (
+from pinkpipe.chain.header import DigestItem, DigestKind, Header, genesis_header
+from pinkpipe.chain.scale import encode_compact, encode_u32, encode_u64
+from pinkpipe.chain.trie import TrieState, ordered_trie_root
+from pinkpipe.devnet.config import DevnetConfig, DevnetError, UnknownBlock
+from pinkpipe.devnet.faults import corrupt_signature, lying_state_root, tamper_body, truncate_proof
+from pinkpipe.devnet.finality import AuthoritySchedule, sign_justification
+from pinkpipe.devnet.genesis import (
     SYSTEM_PARENT_HASH,
     AccountInfo,
     account_key,
@@ -52,7 +52,7 @@ from devnet.genesis import (
     bump_nonce,
     genesis_storage,
 )
-from devnet.runtime import RuntimeInfo, load_runtime
+from pinkpipe.devnet.runtime import RuntimeInfo, load_runtime
 
 BABE_ENGINE_ID = b"BABE"
 BABE_SECONDARY_PLAIN = 2

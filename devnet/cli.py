@@ -10,13 +10,13 @@ from pathlib import Path
 
 import click
 
-from chain.header import Header
-from devnet.chain import DevChain
-from devnet.config import DevnetConfig, DevnetError
-from devnet.faults import FaultError, Faults
-from devnet.rpc import DevnetServer, TransportFaults, hex_of
-from devnet.runtime import METADATA_ENV
-from devnet.scenario import ScenarioRunner, load_scenario
+from pinkpipe.chain.header import Header
+from pinkpipe.devnet.chain import DevChain
+from pinkpipe.devnet.config import DevnetConfig, DevnetError
+from pinkpipe.devnet.faults import FaultError, Faults
+from pinkpipe.devnet.rpc import DevnetServer, TransportFaults, hex_of
+from pinkpipe.devnet.runtime import METADATA_ENV
+from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
 
 DATA_FAULTS = {
     "bad-signature": "bad_justification_signature",
@@ -69,8 +69,10 @@ def parse_faults(specs: tuple[str, ...] | list[str]) -> FaultPlan:
             except FaultError as e:
                 raise DevnetError(str(e)) from None
         else:
-            raise DevnetError(f"unknown fault {spec!r}; known: reorder, drop-every=N, "
-                              f"drop-at=B, stall=S[@B], {'=B, '.join(DATA_FAULTS)}=B")
+            raise DevnetError(
+                f"unknown fault {spec!r}; known: reorder, drop-every=N, "
+                f"drop-at=B, stall=S[@B], {'=B, '.join(DATA_FAULTS)}=B"
+            )
     transport.validate()
     return plan
 
@@ -109,31 +111,84 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
 
 @click.command("devnet")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=9944, show_default=True, type=click.IntRange(0, 65535),
-              help="WebSocket port (0 picks a free one).")
-@click.option("--blocks", default=0, show_default=True, type=click.IntRange(0),
-              help="Blocks to produce before serving.")
-@click.option("--block-time", default=6.0, show_default=True, type=click.FloatRange(0),
-              help="Seconds between blocks (0: only the --blocks produced at start).")
-@click.option("--authorities", default=4, show_default=True, type=click.IntRange(1, 1000),
-              help="GRANDPA authorities (//Alice, //Bob, ...).")
-@click.option("--set-period", default=0, show_default=True, type=click.IntRange(0),
-              help="Rotate the authority set every M blocks (0: never).")
-@click.option("--justification-period", default=512, show_default=True,
-              type=click.IntRange(1), help="Keep a justification every P blocks.")
-@click.option("--state-version", default=0, show_default=True, type=click.IntRange(0, 1),
-              help="Trie layout of the state: 0 or 1.")
-@click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML file scripting clusters, code, contracts and calls by block "
-                   "(and the genesis Pink system code); see examples/scenarios/demo.yaml.")
-@click.option("--metadata", "metadata", type=click.Path(dir_okay=False, path_type=Path),
-              envvar=METADATA_ENV, show_envvar=True,
-              help="V14 metadata the devnet serves and encodes its calls by [default: "
-                   "../shared/vectors/phala/phala_standalone_metadata.scale].")
+@click.option(
+    "--port",
+    default=9944,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="WebSocket port (0 picks a free one).",
+)
+@click.option(
+    "--blocks",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Blocks to produce before serving.",
+)
+@click.option(
+    "--block-time",
+    default=6.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds between blocks (0: only the --blocks produced at start).",
+)
+@click.option(
+    "--authorities",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="GRANDPA authorities (//Alice, //Bob, ...).",
+)
+@click.option(
+    "--set-period",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Rotate the authority set every M blocks (0: never).",
+)
+@click.option(
+    "--justification-period",
+    default=512,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Keep a justification every P blocks.",
+)
+@click.option(
+    "--state-version",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1),
+    help="Trie layout of the state: 0 or 1.",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file scripting clusters, code, contracts and calls by block "
+    "(and the genesis Pink system code); see examples/scenarios/demo.yaml.",
+)
+@click.option(
+    "--metadata",
+    "metadata",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=METADATA_ENV,
+    show_envvar=True,
+    help="V14 metadata the devnet serves and encodes its calls by [default: "
+    "../shared/vectors/phala/phala_standalone_metadata.scale].",
+)
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help=FAULT_HELP)
-def devnet(host: str, port: int, blocks: int, block_time: float, authorities: int,
-           set_period: int, justification_period: int, state_version: int,
-           scenario: Path | None, metadata: Path | None, faults: tuple[str, ...]) -> None:
+def devnet(
+    host: str,
+    port: int,
+    blocks: int,
+    block_time: float,
+    authorities: int,
+    set_period: int,
+    justification_period: int,
+    state_version: int,
+    scenario: Path | None,
+    metadata: Path | None,
+    faults: tuple[str, ...],
+) -> None:
     """Run a deterministic development chain that speaks a Substrate node's JSON-RPC.
 
     It prints the genesis hash and the WebSocket URL, then produces a block every
@@ -142,16 +197,21 @@ def devnet(host: str, port: int, blocks: int, block_time: float, authorities: in
     """
     try:
         plan = parse_faults(faults)
-        config = DevnetConfig(authorities=authorities, set_period=set_period,
-                              justification_period=justification_period,
-                              state_version=state_version, faults=plan.data,
-                              metadata_path=metadata)
+        config = DevnetConfig(
+            authorities=authorities,
+            set_period=set_period,
+            justification_period=justification_period,
+            state_version=state_version,
+            faults=plan.data,
+            metadata_path=metadata,
+        )
         script = None if scenario is None else load_scenario(scenario)
         if script is not None:
             config = script.configure(config)
         chain = DevChain(config)
-        server = DevnetServer(chain, host=host, port=port, block_time=block_time,
-                              faults=plan.transport)
+        server = DevnetServer(
+            chain, host=host, port=port, block_time=block_time, faults=plan.transport
+        )
         runner = None if script is None else ScenarioRunner(script, server.pool)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_devnet(server, blocks, runner))

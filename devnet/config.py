@@ -12,8 +12,8 @@ from pathlib import Path
 
 from scalecodec.utils.ss58 import ss58_decode
 
-from chain.crypto import dev_keypair
-from devnet.faults import Faults
+from pinkpipe.chain.crypto import dev_keypair
+from pinkpipe.devnet.faults import Faults
 
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
 """Substrate's well-known development names, in the order the keyring lists them."""

@@ -38,17 +38,17 @@ from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 from substrateinterface import Keypair, KeypairType
 
-from chain.crypto import ed25519_verify
-from chain.hashing import blake2_256
-from chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin, topic_is_offchain
-from chain.scale import CodecError, Reader, encode_bytes, encode_compact, encode_u32
-from devnet.config import DevnetError
-from devnet.genesis import SUDO_KEY
-from devnet.jsonrpc import RpcError
-from devnet.runtime import system_constant
+from pinkpipe.chain.crypto import ed25519_verify
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin, topic_is_offchain
+from pinkpipe.chain.scale import CodecError, Reader, encode_bytes, encode_compact, encode_u32
+from pinkpipe.devnet.config import DevnetError
+from pinkpipe.devnet.genesis import SUDO_KEY
+from pinkpipe.devnet.jsonrpc import RpcError
+from pinkpipe.devnet.runtime import system_constant
 
 if TYPE_CHECKING:
-    from devnet.chain import DevChain
+    from pinkpipe.devnet.chain import DevChain
 
 # JSON-RPC error codes of the author API (BASE_ERROR 1000).
 VERIFICATION_ERROR = 1002
@@ -289,8 +289,10 @@ class Calls:
                     for f in variant["fields"]
                 )
                 if shapes != _CALL_SHAPES[key]:
-                    raise DevnetError(f"call {key[0]}.{key[1]} has arguments {shapes}, "
-                                      f"expected {_CALL_SHAPES[key]}")
+                    raise DevnetError(
+                        f"call {key[0]}.{key[1]} has arguments {shapes}, "
+                        f"expected {_CALL_SHAPES[key]}"
+                    )
                 index = bytes([pallet["index"], variant["index"]])
                 self.index[key] = index
                 self.by_index[index] = key
@@ -454,8 +456,9 @@ class ExtrinsicCodec:
         scheme, signature = _read_signature(r)
         extra_start = r.offset
         extra = self.extensions.read(r)
-        return Signature(address_kind, address, scheme, signature, extra,
-                         r.data[extra_start : r.offset])
+        return Signature(
+            address_kind, address, scheme, signature, extra, r.data[extra_start : r.offset]
+        )
 
     def _check_other_call(self, call_bytes: bytes) -> None:
         """A call the devnet does not run must still decode exactly, per the metadata."""
@@ -467,8 +470,9 @@ class ExtrinsicCodec:
         except Exception as e:  # scalecodec raises many unrelated types for bad input
             raise CodecError("Call", 0, str(e) or type(e).__name__) from None
 
-    def encode_signed(self, call: bytes, keypair: Keypair, extra: Extra,
-                      additional: Additional) -> bytes:
+    def encode_signed(
+        self, call: bytes, keypair: Keypair, extra: Extra, additional: Additional
+    ) -> bytes:
         """A signed v4 extrinsic, as a wallet builds it (MultiAddress::Id, MultiSignature)."""
         scheme = {KeypairType.ED25519: 0, KeypairType.SR25519: 1}.get(keypair.crypto_type)
         if scheme is None:
@@ -476,8 +480,14 @@ class ExtrinsicCodec:
         extra_bytes = self.extensions.encode(extra)
         payload = signing_payload(call, extra_bytes, self.extensions.additional(additional))
         signature = bytes(keypair.sign(payload))
-        body = (bytes([SIGNED_V4, 0]) + bytes(keypair.public_key) + bytes([scheme]) + signature
-                + extra_bytes + call)
+        body = (
+            bytes([SIGNED_V4, 0])
+            + bytes(keypair.public_key)
+            + bytes([scheme])
+            + signature
+            + extra_bytes
+            + call
+        )
         return encode_bytes(body)
 
 
@@ -509,29 +519,38 @@ class ExtrinsicPool:
         birth_hash = None if too_old else self.chain.block_hash(birth)
         if birth_hash is None or birth >= current:
             raise invalid(ANCIENT_BIRTH_BLOCK)
-        return Additional(version["specVersion"], version["transactionVersion"],
-                          self.chain.genesis_hash, birth_hash)
+        return Additional(
+            version["specVersion"],
+            version["transactionVersion"],
+            self.chain.genesis_hash,
+            birth_hash,
+        )
 
     def check(self, data: bytes) -> Accepted:
         """Validate without side effects; raises `ExtrinsicRejected` as a node would."""
         xt = self.codec.decode(data)
         if xt.hash in {blake2_256(x) for x in self.chain.pending()}:
-            raise ExtrinsicRejected(POOL_ALREADY_IMPORTED, "Transaction Already Imported",
-                                    "0x" + xt.hash.hex())
+            raise ExtrinsicRejected(
+                POOL_ALREADY_IMPORTED, "Transaction Already Imported", "0x" + xt.hash.hex()
+            )
         if xt.signature is None:
             if xt.call is not None and (xt.call.pallet, xt.call.name) == ("Timestamp", "set"):
                 raise invalid(MANDATORY)
-            raise ExtrinsicRejected(POOL_UNKNOWN_VALIDITY, "Unknown Transaction Validity",
-                                    "NoUnsignedValidator")
+            raise ExtrinsicRejected(
+                POOL_UNKNOWN_VALIDITY, "Unknown Transaction Validity", "NoUnsignedValidator"
+            )
         sig = xt.signature
         if sig.address_kind != 0:  # the Indices lookup resolves Id; no index is assigned
-            raise ExtrinsicRejected(POOL_UNKNOWN_VALIDITY, "Unknown Transaction Validity",
-                                    "CannotLookup")
+            raise ExtrinsicRejected(
+                POOL_UNKNOWN_VALIDITY, "Unknown Transaction Validity", "CannotLookup"
+            )
         signer = sig.address
         additional = self.codec.extensions.additional(self.additional(sig.extra.era))
         if sig.scheme == 2:
-            raise ExtrinsicRejected(OTHER_ERROR, "ECDSA signatures are not supported by the "
-                                                 "devnet (use sr25519 or ed25519)")
+            raise ExtrinsicRejected(
+                OTHER_ERROR,
+                "ECDSA signatures are not supported by the devnet (use sr25519 or ed25519)",
+            )
         payload = signing_payload(xt.call_bytes, sig.extra_bytes, additional)
         if not verify_signature(sig.scheme, sig.signature, payload, signer):
             raise invalid(BAD_PROOF)
@@ -542,16 +561,16 @@ class ExtrinsicPool:
             raise invalid(PAYMENT)
         if xt.call is None:
             raise invalid(CALL)
-        return Accepted(xt.hash, signer, sig.extra.nonce, xt.call,
-                        tuple(self._messages(xt.call, signer)))
+        return Accepted(
+            xt.hash, signer, sig.extra.nonce, xt.call, tuple(self._messages(xt.call, signer))
+        )
 
     def _check_nonce(self, signer: bytes, nonce: int) -> None:
         expected = self.chain.account_nonce(signer)
         if nonce < expected:
             raise invalid(STALE)
         if nonce > expected:
-            raise ExtrinsicRejected(POOL_FUTURE_TX,
-                                    "The pool is not accepting future transactions")
+            raise ExtrinsicRejected(POOL_FUTURE_TX, "The pool is not accepting future transactions")
 
     def _messages(self, call: Call, signer: bytes) -> list[Message]:
         """The PhalaMq messages the call emits (what the runtime would append)."""
@@ -587,8 +606,14 @@ class ExtrinsicBuilder:
         self.pool = pool
         self.calls = pool.codec.calls
 
-    def sign(self, call: bytes, keypair: Keypair, nonce: int | None = None,
-             era: Era | None = None, tip: int = 0) -> bytes:
+    def sign(
+        self,
+        call: bytes,
+        keypair: Keypair,
+        nonce: int | None = None,
+        era: Era | None = None,
+        tip: int = 0,
+    ) -> bytes:
         chain = self.pool.chain
         if nonce is None:
             nonce = chain.account_nonce(bytes(keypair.public_key))
@@ -596,12 +621,14 @@ class ExtrinsicBuilder:
         extra = Extra(era, nonce, tip)
         return self.pool.codec.encode_signed(call, keypair, extra, self.pool.additional(era))
 
-    def push_message(self, keypair: Keypair, destination: bytes, payload: bytes,
-                     nonce: int | None = None) -> bytes:
+    def push_message(
+        self, keypair: Keypair, destination: bytes, payload: bytes, nonce: int | None = None
+    ) -> bytes:
         call = self.calls.encode("PhalaMq", "push_message", destination, payload)
         return self.sign(call, keypair, nonce)
 
-    def force_push(self, sudo: Keypair, destination: bytes, payload: bytes,
-                   nonce: int | None = None) -> bytes:
+    def force_push(
+        self, sudo: Keypair, destination: bytes, payload: bytes, nonce: int | None = None
+    ) -> bytes:
         inner = self.calls.encode("PhalaMq", "force_push_pallet_message", destination, payload)
         return self.sign(self.calls.encode("Sudo", "sudo", inner), sudo, nonce)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from chain.grandpa import Justification, SignedPrecommit
-from chain.hashing import blake2_256
+from pinkpipe.chain.grandpa import Justification, SignedPrecommit
+from pinkpipe.chain.hashing import blake2_256
 
 
 class FaultError(ValueError):

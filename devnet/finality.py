@@ -17,15 +17,15 @@ from functools import cache
 
 from substrateinterface import Keypair
 
-from chain.crypto import dev_keypair
-from chain.grandpa import (
+from pinkpipe.chain.crypto import dev_keypair
+from pinkpipe.chain.grandpa import (
     Authority,
     Commit,
     Justification,
     SignedPrecommit,
     precommit_payload,
 )
-from devnet.config import DEV_ACCOUNTS
+from pinkpipe.devnet.config import DEV_ACCOUNTS
 
 
 @cache

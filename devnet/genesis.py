@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from chain import keys
-from chain.grandpa import (
+from pinkpipe.chain import keys
+from pinkpipe.chain.grandpa import (
     Authority,
     encode_authority_list,
     encode_versioned_authorities,
 )
-from chain.keys import Hasher, storage_map_key, storage_prefix
-from chain.scale import (
+from pinkpipe.chain.keys import Hasher, storage_map_key, storage_prefix
+from pinkpipe.chain.scale import (
     CodecError,
     Reader,
     decode_all,
@@ -28,7 +28,7 @@ from chain.scale import (
     encode_u128,
     encode_uint,
 )
-from devnet.config import DevnetConfig, DevnetError, parse_account
+from pinkpipe.devnet.config import DevnetConfig, DevnetError, parse_account
 
 SYSTEM_PARENT_HASH = storage_prefix("System", "ParentHash")
 SUDO_KEY = storage_prefix("Sudo", "Key")

@@ -33,12 +33,12 @@ from scalecodec.utils.ss58 import ss58_decode
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from chain.hashing import blake2_256
-from chain.header import Header
-from devnet.chain import DevChain
-from devnet.config import DevnetError
-from devnet.extrinsics import ExtrinsicPool
-from devnet.jsonrpc import RpcError
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.header import Header
+from pinkpipe.devnet.chain import DevChain
+from pinkpipe.devnet.config import DevnetError
+from pinkpipe.devnet.extrinsics import ExtrinsicPool
+from pinkpipe.devnet.jsonrpc import RpcError
 
 T = TypeVar("T")
 
@@ -237,7 +237,10 @@ class DevnetServer:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._server = await serve(
-            self._serve_connection, self.host, self.port, max_size=MAX_MESSAGE_BYTES,
+            self._serve_connection,
+            self.host,
+            self.port,
+            max_size=MAX_MESSAGE_BYTES,
             ping_interval=None,
         )
         self.port = self._server.sockets[0].getsockname()[1]
@@ -323,8 +326,9 @@ class DevnetServer:
             conn, sub_id = self._watched.pop(extrinsic_hash)
             if sub_id in conn.subscriptions:
                 for status in ("inBlock", "finalized"):
-                    self._notify(conn, "author_extrinsicUpdate", sub_id,
-                                 {status: hex_of(block_hash)})
+                    self._notify(
+                        conn, "author_extrinsicUpdate", sub_id, {status: hex_of(block_hash)}
+                    )
                 del conn.subscriptions[sub_id]
 
     # -- wire -------------------------------------------------------------------------------
@@ -376,8 +380,11 @@ class DevnetServer:
                     await conn.ws.send(text)
 
     def _notify(self, conn: _Connection, method: str, sub_id: str, result: Any) -> None:
-        message = {"jsonrpc": "2.0", "method": method,
-                   "params": {"subscription": sub_id, "result": result}}
+        message = {
+            "jsonrpc": "2.0",
+            "method": method,
+            "params": {"subscription": sub_id, "result": result},
+        }
         self._enqueue(conn, _dumps(message))
 
     # -- JSON-RPC ---------------------------------------------------------------------------
@@ -407,8 +414,9 @@ class DevnetServer:
         )
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str) or not valid_id:
-            return _error(request_id if valid_id else None,
-                          RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error(
+                request_id if valid_id else None, RpcError(INVALID_REQUEST, "Invalid request")
+            )
         params = request.get("params", [])
         try:
             result = self.call(method, params, conn)
@@ -430,8 +438,9 @@ class DevnetServer:
         if not entry.subscription:
             return entry.handler(*args)
         if conn is None:
-            raise RpcError(METHOD_NOT_FOUND, "Method not found",
-                           "subscriptions need a WebSocket connection")
+            raise RpcError(
+                METHOD_NOT_FOUND, "Method not found", "subscriptions need a WebSocket connection"
+            )
         return entry.handler(conn, method, *args)
 
     def _method_table(self) -> dict[str, _Method]:
@@ -441,10 +450,13 @@ class DevnetServer:
             "system_name": (lambda: "pinkpipe-devnet", ()),
             "system_version": (_package_version, ()),
             "system_health": (
-                lambda: {"peers": 0, "isSyncing": False, "shouldHavePeers": False}, ()),
+                lambda: {"peers": 0, "isSyncing": False, "shouldHavePeers": False},
+                (),
+            ),
             "system_properties": (
                 lambda: {"ss58Format": SS58_FORMAT, "tokenDecimals": 12, "tokenSymbol": "PHA"},
-                ()),
+                (),
+            ),
             "system_accountNextIndex": (self._account_next_index, ("account",)),
             "rpc_methods": (self._rpc_methods, ()),
             "chain_getBlockHash": (self._get_block_hash, ("number",)),
@@ -497,8 +509,10 @@ class DevnetServer:
         """A block hash for state queries; unknown ones fail as on a node."""
         block_hash = self._hash_or_best(value)
         if self.chain.header(block_hash) is None:
-            raise RpcError(STATE_CLIENT_ERROR, "Client error: UnknownBlock: State already "
-                                               f"discarded for {hex_of(block_hash)}")
+            raise RpcError(
+                STATE_CLIENT_ERROR,
+                f"Client error: UnknownBlock: State already discarded for {hex_of(block_hash)}",
+            )
         return block_hash
 
     def _get_header(self, block_hash: Any = None) -> Any:
@@ -514,7 +528,8 @@ class DevnetServer:
         justification = self.chain.justification(wanted)
         return {
             "block": {"header": header_json(header), "extrinsics": [hex_of(x) for x in body]},
-            "justifications": None if justification is None
+            "justifications": None
+            if justification is None
             else [[GRANDPA_ENGINE, list(justification)]],
         }
 
@@ -529,8 +544,9 @@ class DevnetServer:
     def _prove_finality(self, block: Any) -> str | None:
         number = _block_number(block)
         if number > self.chain.finalized_number:
-            raise RpcError(GRANDPA_PROVE_FINALITY,
-                           "GRANDPA prove finality rpc failed: Block not yet finalized")
+            raise RpcError(
+                GRANDPA_PROVE_FINALITY, "GRANDPA prove finality rpc failed: Block not yet finalized"
+            )
         proof = self.chain.prove_finality(number)
         return None if proof is None else hex_of(proof)
 
@@ -548,14 +564,17 @@ class DevnetServer:
         value = self.chain.storage(parse_hex(key, "storage key"), self._known_block(at))
         return None if value is None else hex_of(value)
 
-    def _keys_paged(self, prefix: Any, count: Any, start_key: Any = None,
-                    at: Any = None) -> list[str]:
+    def _keys_paged(
+        self, prefix: Any, count: Any, start_key: Any = None, at: Any = None
+    ) -> list[str]:
         prefix_bytes = b"" if prefix is None else parse_hex(prefix, "prefix")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise bad_params(f"count must be a non-negative integer, got {count!r}")
         if count > KEYS_PAGED_MAX:
-            raise RpcError(STATE_INVALID_COUNT,
-                           f"count exceeds maximum value. value: {count}, max: {KEYS_PAGED_MAX}")
+            raise RpcError(
+                STATE_INVALID_COUNT,
+                f"count exceeds maximum value. value: {count}, max: {KEYS_PAGED_MAX}",
+            )
         start = None if start_key is None else parse_hex(start_key, "start key")
         keys = self.chain.keys_paged(prefix_bytes, count, start, self._known_block(at))
         return [hex_of(k) for k in keys]
@@ -646,8 +665,9 @@ class BackgroundDevnet:
         self.chain = chain
         self._options = server_options
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="devnet-rpc",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="devnet-rpc", daemon=True
+        )
         self.server: DevnetServer | None = None
 
     def start(self) -> BackgroundDevnet:

@@ -18,8 +18,8 @@ from typing import Any
 from scalecodec.base import RuntimeConfiguration, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 
-from chain.scale import CodecError, Reader
-from devnet.config import DevnetError
+from pinkpipe.chain.scale import CodecError, Reader
+from pinkpipe.devnet.config import DevnetError
 
 DEFAULT_METADATA_PATH = (
     Path(__file__).resolve().parents[1].parent

@@ -42,9 +42,9 @@ from typing import Any
 import yaml
 from substrateinterface import Keypair
 
-from chain.crypto import dev_keypair
-from chain.hashing import blake2_256
-from chain.messages import (
+from pinkpipe.chain.crypto import dev_keypair
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.messages import (
     CLUSTER_EVENT_TOPIC,
     CLUSTER_KEY_TOPIC,
     CONTRACT_OP_TOPIC,
@@ -63,15 +63,24 @@ from chain.messages import (
     WorkerIdentity,
     contract_command_topic,
 )
-from devnet.config import DEFAULT_BALANCE, DEV_ACCOUNTS, DevnetConfig, DevnetError, parse_account
-from devnet.extrinsics import ExtrinsicBuilder, ExtrinsicPool, ExtrinsicRejected
-from devnet.genesis import SUDO_KEY
+from pinkpipe.devnet.config import (
+    DEFAULT_BALANCE,
+    DEV_ACCOUNTS,
+    DevnetConfig,
+    DevnetError,
+    parse_account,
+)
+from pinkpipe.devnet.extrinsics import ExtrinsicBuilder, ExtrinsicPool, ExtrinsicRejected
+from pinkpipe.devnet.genesis import SUDO_KEY
 
 PALLET = "pallet"
 KEY_TYPES = ("ed25519", "sr25519")
 DEFAULT_GAS_LIMIT = 10**12
-RESOURCE_TYPES = {"ink": ResourceType.INK_CODE, "sidevm": ResourceType.SIDEVM_CODE,
-                  "indeterministic_ink": ResourceType.INDETERMINISTIC_INK_CODE}
+RESOURCE_TYPES = {
+    "ink": ResourceType.INK_CODE,
+    "sidevm": ResourceType.SIDEVM_CODE,
+    "indeterministic_ink": ResourceType.INDETERMINISTIC_INK_CODE,
+}
 
 
 class ScenarioError(DevnetError):
@@ -169,8 +178,9 @@ def _signer(value: Any) -> str:
         return PALLET
     name = _dev_name(value)
     if name is None:
-        raise ValueError(f"must be `pallet` or a dev account ({', '.join(DEV_ACCOUNTS)}), "
-                         f"got {_show(value)}")
+        raise ValueError(
+            f"must be `pallet` or a dev account ({', '.join(DEV_ACCOUNTS)}), got {_show(value)}"
+        )
     return name
 
 
@@ -324,8 +334,11 @@ class _Loader:
         return sender, contract_command_topic(contract), PlainPayload(command).encode()
 
     def _deposit(self, f: _Fields) -> tuple[str, bytes, bytes]:
-        op = Deposit(f.take("cluster", self._ref(self.clusters, "cluster")),
-                     f.take("account", self._account), f.take("amount", _uint(128)))
+        op = Deposit(
+            f.take("cluster", self._ref(self.clusters, "cluster")),
+            f.take("account", self._account),
+            f.take("amount", _uint(128)),
+        )
         return PALLET, CLUSTER_KEY_TOPIC, op.encode()
 
     def _destroy_cluster(self, f: _Fields) -> tuple[str, bytes, bytes]:
@@ -333,8 +346,9 @@ class _Loader:
         return PALLET, CLUSTER_KEY_TOPIC, op.encode()
 
     def _remove_worker(self, f: _Fields) -> tuple[str, bytes, bytes]:
-        op = RemoveWorker(f.take("cluster", self._ref(self.clusters, "cluster")),
-                          f.take("worker", _h256))
+        op = RemoveWorker(
+            f.take("cluster", self._ref(self.clusters, "cluster")), f.take("worker", _h256)
+        )
         return PALLET, CLUSTER_KEY_TOPIC, op.encode()
 
     def _message(self, f: _Fields) -> tuple[str, bytes, bytes]:
@@ -342,8 +356,16 @@ class _Loader:
         return sender, f.take("topic", _text_or_hex), f.take("payload", _hex)
 
 
-ACTIONS = ("deploy_cluster", "upload_code", "instantiate", "command", "deposit",
-           "destroy_cluster", "remove_worker", "message")
+ACTIONS = (
+    "deploy_cluster",
+    "upload_code",
+    "instantiate",
+    "command",
+    "deposit",
+    "destroy_cluster",
+    "remove_worker",
+    "message",
+)
 
 
 @dataclass(frozen=True)
@@ -382,9 +404,12 @@ class Scenario:
         funded."""
         funded = {"0x" + self.account(name).hex(): DEFAULT_BALANCE for name in DEV_ACCOUNTS}
         system_code = config.system_code if self.system_code is None else self.system_code
-        return replace(config, sudo="0x" + self.account(self.sudo).hex(),
-                       initial_balances={**config.initial_balances, **funded},
-                       system_code=system_code)
+        return replace(
+            config,
+            sudo="0x" + self.account(self.sudo).hex(),
+            initial_balances={**config.initial_balances, **funded},
+            system_code=system_code,
+        )
 
 
 def parse_scenario(document: Any, base_dir: Path, source: str = "scenario") -> Scenario:
@@ -415,14 +440,14 @@ def parse_scenario(document: Any, base_dir: Path, source: str = "scenario") -> S
         previous = block
         actions = [k for k in f.values if k in ACTIONS]
         if len(actions) != 1:
-            raise ScenarioError(f"{where}: needs exactly one action of {', '.join(ACTIONS)}, "
-                                f"got {sorted(f.values)}")
+            raise ScenarioError(
+                f"{where}: needs exactly one action of {', '.join(ACTIONS)}, got {sorted(f.values)}"
+            )
         action = actions[0]
         body = _Fields(f"{where} (block {block}, {action})", f.values.pop(action))
         f.done()
         planned.append(loader.step(block, action, body))
-    return Scenario(sudo, key_type, tuple(planned), loader.contracts, loader.clusters,
-                    system_code)
+    return Scenario(sudo, key_type, tuple(planned), loader.contracts, loader.clusters, system_code)
 
 
 def _list_of_steps(value: Any) -> list[Any]:
@@ -454,18 +479,24 @@ class ScenarioRunner:
         chain = pool.chain
         first = min((m.block for m in scenario.messages), default=1)
         if first <= chain.best_number:
-            raise ScenarioError(f"the scenario starts at block {first} but the chain is "
-                                f"already at #{chain.best_number}")
+            raise ScenarioError(
+                f"the scenario starts at block {first} but the chain is "
+                f"already at #{chain.best_number}"
+            )
         if any(m.sender == PALLET for m in scenario.messages) and (
             chain.storage(SUDO_KEY) != scenario.account(scenario.sudo)
         ):
-            raise ScenarioError(f"the chain's sudo key is not the scenario's sudo "
-                                f"({scenario.sudo}, {scenario.key_type}): build the chain with "
-                                f"Scenario.configure(config)")
+            raise ScenarioError(
+                f"the chain's sudo key is not the scenario's sudo "
+                f"({scenario.sudo}, {scenario.key_type}): build the chain with "
+                f"Scenario.configure(config)"
+            )
         for name in scenario.signers:
             if chain.account_info(scenario.account(name)).free == 0:
-                raise ScenarioError(f"the scenario's signer {name} ({scenario.key_type}) has no "
-                                    f"funds on the chain: build it with Scenario.configure")
+                raise ScenarioError(
+                    f"the scenario's signer {name} ({scenario.key_type}) has no "
+                    f"funds on the chain: build it with Scenario.configure"
+                )
         self.scenario = scenario
         self.builder = ExtrinsicBuilder(pool)
         self.pool = pool
@@ -476,16 +507,19 @@ class ScenarioRunner:
         scenario = self.scenario
         for planned in scenario.at(number):
             if planned.sender == PALLET:
-                extrinsic = self.builder.force_push(scenario.keypair(scenario.sudo),
-                                                    planned.destination, planned.payload)
+                extrinsic = self.builder.force_push(
+                    scenario.keypair(scenario.sudo), planned.destination, planned.payload
+                )
             else:
-                extrinsic = self.builder.push_message(scenario.keypair(planned.sender),
-                                                      planned.destination, planned.payload)
+                extrinsic = self.builder.push_message(
+                    scenario.keypair(planned.sender), planned.destination, planned.payload
+                )
             try:
                 self.submitted.append(self.pool.submit(extrinsic))
             except ExtrinsicRejected as e:
-                raise ScenarioError(f"{planned.label}: the chain refused the extrinsic: "
-                                    f"{e}") from None
+                raise ScenarioError(
+                    f"{planned.label}: the chain refused the extrinsic: {e}"
+                ) from None
 
     def run(self) -> None:
         """Produce blocks on the pool's chain until the scenario's last block (no server)."""

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 from substrateinterface import SubstrateInterface
 
-from chain.grandpa import GRANDPA_ENGINE_ID, FinalityProof, Justification
-from chain.header import Header
-from chain.keys import storage_prefix
-from chain.scale import CodecError, encode_compact
-from relayer.rpc import RpcCallError, RpcClient, RpcError, RpcTransportError
+from pinkpipe.chain.grandpa import GRANDPA_ENGINE_ID, FinalityProof, Justification
+from pinkpipe.chain.header import Header
+from pinkpipe.chain.keys import storage_prefix
+from pinkpipe.chain.scale import CodecError, encode_compact
+from pinkpipe.relayer.rpc import RpcCallError, RpcClient, RpcError, RpcTransportError
 
 log = logging.getLogger(__name__)
 

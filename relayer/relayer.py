@@ -22,8 +22,8 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 
-from chain.keys import GRANDPA_AUTHORITIES, GRANDPA_AUTHORITIES_WELL_KNOWN, GRANDPA_CURRENT_SET_ID
-from pipeline.bus import (
+from pinkpipe.app.config import Settings
+from pinkpipe.bus.client import (
     Bus,
     BusError,
     OrderedPublisher,
@@ -32,9 +32,13 @@ from pipeline.bus import (
     raw_stream,
     raw_subject,
 )
-from pipeline.config import Settings
-from pipeline.records import BootstrapRecord, RawBlockRecord, RecordError, decode_raw
-from relayer.node import (
+from pinkpipe.bus.records import BootstrapRecord, RawBlockRecord, RecordError, decode_raw
+from pinkpipe.chain.keys import (
+    GRANDPA_AUTHORITIES,
+    GRANDPA_AUTHORITIES_WELL_KNOWN,
+    GRANDPA_CURRENT_SET_ID,
+)
+from pinkpipe.relayer.node import (
     ChainInfo,
     FetchedBlock,
     FinalityTarget,
@@ -43,7 +47,7 @@ from relayer.node import (
     header_from_json,
     storage_key_names,
 )
-from relayer.rpc import RpcError, Subscription
+from pinkpipe.relayer.rpc import RpcError, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from nacl.signing import SigningKey
 
-from chain.grandpa import (
+from pinkpipe.chain.grandpa import (
     GRANDPA_ENGINE_ID,
     Authority,
     Commit,
@@ -27,8 +27,8 @@ from chain.grandpa import (
     encode_consensus_log,
     precommit_payload,
 )
-from chain.hashing import blake2_256
-from chain.header import EMPTY_TRIE_ROOT, DigestItem, DigestKind, Header, genesis_header
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.header import EMPTY_TRIE_ROOT, DigestItem, DigestKind, Header, genesis_header
 
 
 @dataclass(frozen=True)

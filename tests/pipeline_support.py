@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from nats.js import api
 
-from pipeline.bus import MSG_ID, Bus
-from pipeline.config import Settings, load_settings
-from pipeline.nats_server import EmbeddedNats
-from relayer.relayer import Relayer
-from validator.service import ValidatorService
+from pinkpipe.app.config import Settings, load_settings
+from pinkpipe.bus.client import MSG_ID, Bus
+from pinkpipe.bus.nats_server import EmbeddedNats
+from pinkpipe.relayer.relayer import Relayer
+from pinkpipe.services.validator import ValidatorService
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PINKPIPE = PROJECT_ROOT / ".venv" / "bin" / "pinkpipe"
@@ -116,9 +116,7 @@ class Pipeline:
         return chains[0].progress.finalized if chains else -1
 
     async def wait_verified(self, number: int, timeout_s: float, what: str = "") -> None:
-        await wait_for(
-            lambda: self.finalized() >= number, timeout_s, what or f"#{number} verified"
-        )
+        await wait_for(lambda: self.finalized() >= number, timeout_s, what or f"#{number} verified")
 
 
 @asynccontextmanager

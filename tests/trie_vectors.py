@@ -11,9 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from chain.header import Header
-from chain.proof import decode_proof
-from chain.scale import Reader
+from pinkpipe.chain.header import Header
+from pinkpipe.chain.proof import decode_proof
+from pinkpipe.chain.scale import Reader
 from tests.vectors import ROCOCO, VECTORS, rococo_batches
 
 PHALA = VECTORS / "phala"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chain.grandpa import Authority, ScheduledChange, grandpa_logs
-from chain.header import Header
+from pinkpipe.chain.grandpa import Authority, ScheduledChange, grandpa_logs
+from pinkpipe.chain.header import Header
+from pinkpipe.validator import DEFAULT_MAX_RECENT, LightClient
 from tests.vectors import RococoBatch, rococo_register_header
-from validator import DEFAULT_MAX_RECENT, LightClient
 
 ROCOCO_GENESIS = bytes.fromhex("6408de7737c59c238890533af25896a2c20608d8b380bb01029acb392781063e")
 

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from chain.header import Header, read_headers
-from chain.scale import Reader
+from pinkpipe.chain.header import Header, read_headers
+from pinkpipe.chain.scale import Reader
 
 
 def _project_root() -> Path:

@@ -4,8 +4,8 @@ Pure state machine, no I/O: a service feeds it batches of headers with a justifi
 proofs and block bodies, and saves its state as bytes. See `validator.light_client`.
 """
 
-from validator.authority import AuthoritySet, PendingChange, change_signal
-from validator.errors import (
+from pinkpipe.validator.authority import AuthoritySet, PendingChange, change_signal
+from pinkpipe.validator.errors import (
     AlreadyFinalized,
     BadBody,
     BadBootstrap,
@@ -23,8 +23,8 @@ from validator.errors import (
     UnknownAuthority,
     UnknownBlock,
 )
-from validator.justification import VoterSet, validate_commit, verify_justification
-from validator.light_client import (
+from pinkpipe.validator.justification import VoterSet, validate_commit, verify_justification
+from pinkpipe.validator.light_client import (
     GENESIS_KEYS,
     ImportResult,
     LightClient,
@@ -34,8 +34,8 @@ from validator.light_client import (
     state_from_genesis_proof,
     state_from_genesis_storage,
 )
-from validator.state import DEFAULT_MAX_RECENT, FinalizedBlock, LightClientState
-from validator.storage import verify_body, verify_storage_proof
+from pinkpipe.validator.state import DEFAULT_MAX_RECENT, FinalizedBlock, LightClientState
+from pinkpipe.validator.storage import verify_body, verify_storage_proof
 
 __all__ = [
     "DEFAULT_MAX_RECENT",

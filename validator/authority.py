@@ -29,17 +29,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chain.grandpa import (
+from pinkpipe.chain.grandpa import (
     GRANDPA_ENGINE_ID,
     Authority,
     ForcedChange,
     ScheduledChange,
     read_consensus_log,
 )
-from chain.header import DigestKind, Header
-from chain.scale import CodecError, Reader
-from validator.errors import InvalidAuthoritySet
-from validator.justification import VoterSet
+from pinkpipe.chain.header import DigestKind, Header
+from pinkpipe.chain.scale import CodecError, Reader
+from pinkpipe.validator.errors import InvalidAuthoritySet
+from pinkpipe.validator.justification import VoterSet
 
 
 def check_authority_list(authorities: Sequence[Authority]) -> tuple[Authority, ...]:

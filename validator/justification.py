@@ -31,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chain.crypto import ed25519_verify
-from chain.grandpa import Authority, Commit, Justification, threshold
-from chain.scale import CodecError, encode_u32, encode_u64
-from validator.errors import (
+from pinkpipe.chain.crypto import ed25519_verify
+from pinkpipe.chain.grandpa import Authority, Commit, Justification, threshold
+from pinkpipe.chain.scale import CodecError, encode_u32, encode_u64
+from pinkpipe.validator.errors import (
     BadSignature,
     BadVotesAncestry,
     BelowThreshold,
@@ -42,7 +42,7 @@ from validator.errors import (
     InvalidJustification,
     UnknownAuthority,
 )
-from validator.vote_graph import AncestryChain, VoteGraph
+from pinkpipe.validator.vote_graph import AncestryChain, VoteGraph
 
 MAX_TOTAL_WEIGHT = 2**64 - 1
 

@@ -30,18 +30,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from chain.grandpa import (
+from pinkpipe.chain.grandpa import (
     Authority,
     Justification,
     decode_authority_list,
     decode_versioned_authorities,
 )
-from chain.header import Header, genesis_header
-from chain.keys import GRANDPA_AUTHORITIES, GRANDPA_AUTHORITIES_WELL_KNOWN, GRANDPA_CURRENT_SET_ID
-from chain.scale import CodecError, decode_all
-from chain.trie import TrieError, TrieState
-from validator.authority import AuthoritySet, PendingChange, change_signal, check_authority_list
-from validator.errors import (
+from pinkpipe.chain.header import Header, genesis_header
+from pinkpipe.chain.keys import (
+    GRANDPA_AUTHORITIES,
+    GRANDPA_AUTHORITIES_WELL_KNOWN,
+    GRANDPA_CURRENT_SET_ID,
+)
+from pinkpipe.chain.scale import CodecError, decode_all
+from pinkpipe.chain.trie import TrieError, TrieState
+from pinkpipe.validator.authority import (
+    AuthoritySet,
+    PendingChange,
+    change_signal,
+    check_authority_list,
+)
+from pinkpipe.validator.errors import (
     AlreadyFinalized,
     BadBootstrap,
     BrokenAncestry,
@@ -50,9 +59,9 @@ from validator.errors import (
     NotContiguous,
     SetChangeViolation,
 )
-from validator.justification import verify_justification
-from validator.state import DEFAULT_MAX_RECENT, FinalizedBlock, LightClientState
-from validator.storage import verify_body, verify_storage_proof
+from pinkpipe.validator.justification import verify_justification
+from pinkpipe.validator.state import DEFAULT_MAX_RECENT, FinalizedBlock, LightClientState
+from pinkpipe.validator.storage import verify_body, verify_storage_proof
 
 GENESIS_KEYS = (GRANDPA_AUTHORITIES_WELL_KNOWN, GRANDPA_AUTHORITIES, GRANDPA_CURRENT_SET_ID)
 """Storage keys a genesis read proof must cover."""

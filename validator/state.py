@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from chain.grandpa import encode_authority_list, read_authority_list
-from chain.header import Header
-from chain.scale import (
+from pinkpipe.chain.grandpa import encode_authority_list, read_authority_list
+from pinkpipe.chain.header import Header
+from pinkpipe.chain.scale import (
     CodecError,
     Reader,
     encode_option,
@@ -24,8 +24,8 @@ from chain.scale import (
     encode_u64,
     encode_vec,
 )
-from validator.authority import AuthoritySet, PendingChange, check_authority_list
-from validator.errors import BadState, LightClientError, UnknownBlock
+from pinkpipe.validator.authority import AuthoritySet, PendingChange, check_authority_list
+from pinkpipe.validator.errors import BadState, LightClientError, UnknownBlock
 
 STATE_FORMAT_VERSION = 1
 DEFAULT_MAX_RECENT = 4096

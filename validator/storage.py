@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from chain.proof import decode_proof, verify_read_proof
-from chain.trie import ProofIncomplete, TrieError, ordered_trie_root
-from validator.errors import BadBody, BadProof
+from pinkpipe.chain.proof import decode_proof, verify_read_proof
+from pinkpipe.chain.trie import ProofIncomplete, TrieError, ordered_trie_root
+from pinkpipe.validator.errors import BadBody, BadProof
 
 TRIE_VERSIONS = (0, 1)
 

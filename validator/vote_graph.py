@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
-from chain.header import Header
+from pinkpipe.chain.header import Header
 
 Condition = Callable[[int], bool]
 

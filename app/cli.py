@@ -1,0 +1,26 @@
+"""The `pinkpipe` command line."""
+
+import click
+
+from pinkpipe.app.commands import config_group, validator_group
+from pinkpipe.app.inspect_cmds import inspect
+from pinkpipe.app.relayer_cmd import relayer_command
+from pinkpipe.app.runner import run_command
+from pinkpipe.devnet.cli import devnet
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """pinkpipe: a light-client pipeline for Phala-style Substrate chains."""
+
+
+cli.add_command(inspect)
+cli.add_command(config_group)
+cli.add_command(relayer_command)
+cli.add_command(validator_group)
+cli.add_command(run_command)
+cli.add_command(devnet)
+
+
+def main() -> None:
+    cli()

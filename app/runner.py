@@ -1,0 +1,223 @@
+"""`pinkpipe run`: the whole pipeline in one process, for a first look and for development.
+
+With no arguments it starts an embedded nats-server (store under the data dir), the devnet
+(a `DevChain` served by `DevnetServer`, one block every `block_time_s`), the relayer and the
+validator, and shows relayed/verified heights until Ctrl-C. `--nats` and `--node` replace the
+embedded parts with real ones.
+
+Running again resumes: the stream and the checkpoint are on disk, and the devnet is
+deterministic, so it regenerates the same chain; before serving it fast-forwards to the
+relayer's last published block so the relayer finds that block with the hash it published.
+(Blocks produced with scenario extrinsics are not regenerated: `run` submits none.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import click
+
+from pinkpipe.app.config import Settings, config_option, settings_from_cli, value_sources
+from pinkpipe.app.process import (
+    EXIT_FAILED,
+    EXIT_INVALID_DATA,
+    EXIT_OK,
+    RateMeter,
+    run_until_signalled,
+    setup_logging,
+)
+from pinkpipe.bus.client import Bus, BusError, raw_stream, raw_subject
+from pinkpipe.bus.nats_server import EmbeddedNats, NatsServerError
+from pinkpipe.bus.records import RecordError, decode_raw
+from pinkpipe.devnet.chain import DevChain
+from pinkpipe.devnet.config import DevnetConfig, DevnetError
+from pinkpipe.devnet.rpc import DevnetServer
+from pinkpipe.relayer.relayer import Relayer, RelayerError
+from pinkpipe.services.validator import InvalidData, ValidatorService
+
+log = logging.getLogger("pinkpipe.run")
+
+
+def devnet_config(settings: Settings) -> DevnetConfig:
+    return DevnetConfig(
+        set_period=settings.devnet_set_period,
+        justification_period=settings.devnet_justification_period,
+    )
+
+
+async def published_height(bus: Bus, genesis: bytes) -> int:
+    """The last block number in a chain's raw stream (0 when empty or absent)."""
+    with contextlib.suppress(BusError, RecordError):
+        last = await bus.last_message(raw_stream(genesis), raw_subject(genesis))
+        if last is not None:
+            return decode_raw(last.data, raw_stream(genesis), last.seq).number
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def embedded_nats(settings: Settings) -> AsyncIterator[Settings]:
+    """The settings with `nats_url` pointing at an embedded server (unless one is given)."""
+    if settings.nats_url is not None:
+        yield settings
+        return
+    server = EmbeddedNats(
+        settings.data_dir, port=settings.nats_port, max_payload=settings.nats_max_payload
+    )
+    url = await server.start()
+    click.echo(f"embedded nats-server at {url} (data in {settings.data_dir})")
+    try:
+        yield settings.model_copy(update={"nats_url": url})
+    finally:
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def embedded_devnet(settings: Settings, bus: Bus) -> AsyncIterator[Settings]:
+    """The settings with `node_url` pointing at an in-process devnet (unless one is given)."""
+    if settings.node_url is not None:
+        yield settings
+        return
+    chain = DevChain(devnet_config(settings))
+    resume = await published_height(bus, chain.genesis_hash)
+    if resume:
+        click.echo(f"devnet: regenerating blocks #1..#{resume} to resume")
+        await asyncio.to_thread(chain.produce, resume)
+    server = DevnetServer(chain, block_time=settings.block_time_s)
+    await server.start()
+    click.echo(
+        f"devnet at {server.url}: genesis 0x{chain.genesis_hash.hex()}, a block every "
+        f"{settings.block_time_s}s"
+    )
+    try:
+        yield settings.model_copy(update={"node_url": server.url})
+    finally:
+        await server.stop()
+
+
+class LiveLine:
+    """One progress line: rewritten in place on a terminal, printed periodically otherwise."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.tty = sys.stdout.isatty()
+        self.interval_s = interval_s
+        self.meter = RateMeter()
+        self.verified_meter = RateMeter()
+
+    def show(self, relayer: Relayer, validator: ValidatorService) -> None:
+        r = relayer.progress
+        chains = list(validator.chains.values())
+        v = chains[0].progress if chains else None
+        verified = f"#{v.finalized} (set {v.set_id})" if v is not None else "-"
+        rate = self.meter.rate(r.blocks)
+        vrate = self.verified_meter.rate(v.verified_blocks if v is not None else 0)
+        text = (
+            f"head #{r.head} | relayed #{r.published} {rate:.0f}/s | verified {verified} "
+            f"{vrate:.0f}/s"
+        )
+        if v is not None and v.last_error:
+            text += f" | VALIDATION STOPPED: {v.last_error}"
+        if self.tty:
+            click.echo("\r" + text.ljust(100), nl=False)
+        else:
+            click.echo(text)
+
+
+async def run_pipeline(settings: Settings, stop: asyncio.Event) -> int:
+    """Everything `pinkpipe run` starts, until `stop` or a component fails."""
+    async with embedded_nats(settings) as settings:
+        bus = await Bus.connect(settings, "pinkpipe-run")
+        try:
+            async with embedded_devnet(settings, bus) as settings:
+                assert settings.node_url is not None
+                relayer = Relayer(settings, bus, settings.node_url, stop)
+                validator = ValidatorService(settings, bus, stop)
+                return await _supervise(relayer, validator, stop)
+        finally:
+            await bus.close()
+
+
+async def _supervise(relayer: Relayer, validator: ValidatorService, stop: asyncio.Event) -> int:
+    tasks = {
+        "relayer": asyncio.create_task(relayer.run(), name="relayer"),
+        "validator": asyncio.create_task(validator.run(), name="validator"),
+    }
+    line = LiveLine(1.0)
+    code = EXIT_OK
+    started = time.monotonic()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), line.interval_s)
+        if time.monotonic() - started >= line.interval_s:
+            line.show(relayer, validator)
+        for name, task in tasks.items():
+            if task.done() and not stop.is_set():
+                code = _outcome(name, task)
+                stop.set()
+    results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+    if line.tty:
+        click.echo("")
+    for name, result in zip(tasks, results, strict=True):
+        if isinstance(result, BaseException) and code == EXIT_OK:
+            code = _outcome(name, tasks[name])
+    return code
+
+
+def _outcome(name: str, task: asyncio.Task[None]) -> int:
+    error = task.exception()
+    if error is None:
+        return EXIT_OK
+    if isinstance(error, InvalidData):
+        log.error("validator stopped on invalid data: %s", error)
+        return EXIT_INVALID_DATA
+    if isinstance(error, RelayerError | BusError):
+        log.error("%s stopped: %s", name, error)
+        return EXIT_FAILED
+    log.error("%s crashed", name, exc_info=error)
+    return EXIT_FAILED
+
+
+@click.command("run")
+@config_option
+@click.option("--node", "node_url", help="relay this node instead of starting the devnet")
+@click.option("--nats", "nats_url", help="use this NATS server instead of an embedded one")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="data dir")
+@click.option("--block-time", "block_time_s", type=float, help="devnet seconds per block")
+@click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+def run_command(
+    config_file: Path | None,
+    node_url: str | None,
+    nats_url: str | None,
+    data_dir: Path | None,
+    block_time_s: float | None,
+    log_level: str | None,
+) -> None:
+    """Run the pipeline: embedded NATS + devnet + relayer + validator, with live progress
+    (relayed and verified height, rates) until Ctrl-C. Run it again to resume where it was.
+
+    --nats and --node replace the embedded server and the devnet with real ones.
+    """
+    settings = settings_from_cli(
+        config_file,
+        node_url=node_url,
+        nats_url=nats_url,
+        data_dir=data_dir,
+        block_time_s=block_time_s,
+        log_level=log_level,
+    )
+    level_source = value_sources(config_file, {"log_level": log_level})["log_level"]
+    setup_logging("WARNING" if level_source == "default" else settings.log_level)
+
+    async def service(stop: asyncio.Event) -> int:
+        try:
+            return await run_pipeline(settings, stop)
+        except (NatsServerError, BusError, DevnetError) as e:
+            log.error("%s", e)
+            return EXIT_FAILED
+
+    run_until_signalled(service)

@@ -1,0 +1,1 @@
+"""The bus: NATS JetStream streams, subjects, records, the ordered publisher, consumers, KV."""

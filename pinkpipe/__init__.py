@@ -1,0 +1,1 @@
+"""pinkpipe: an event-sourced light-client pipeline for Phala-style Substrate chains."""

@@ -1,0 +1,1 @@
+"""Stage services whose core is pure: the core's logic on the bus (validator, executor)."""
