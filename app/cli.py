@@ -2,6 +2,7 @@
 
 import click
 
+from pinkpipe.app.bus_cmd import bus_group
 from pinkpipe.app.commands import config_group, validator_group
 from pinkpipe.app.inspect_cmds import inspect
 from pinkpipe.app.relayer_cmd import relayer_command
@@ -20,6 +21,7 @@ cli.add_command(relayer_command)
 cli.add_command(validator_group)
 cli.add_command(run_command)
 cli.add_command(devnet)
+cli.add_command(bus_group)
 
 
 def main() -> None:

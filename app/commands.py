@@ -8,28 +8,22 @@ import time
 from pathlib import Path
 
 import click
-from nats.js.errors import KeyNotFoundError, NotFoundError
 
-from pinkpipe.app.config import (
-    Settings,
-    config_file_path,
-    config_option,
-    masked_values,
-    settings_from_cli,
-    value_sources,
-)
+from pinkpipe.app.config import Settings, config_file_path, masked_values, value_sources
+from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
-    EXIT_FAILED,
-    EXIT_INVALID_DATA,
     EXIT_OK,
     RateMeter,
+    report,
     report_every,
     run_until_signalled,
     setup_logging,
 )
-from pinkpipe.bus.client import Bus, BusError, raw_stream, raw_subject, status_key
+from pinkpipe.bus import Bus, BusError, BusSettings, CheckpointStore, load_secret
 from pinkpipe.bus.records import RecordError, ValidatorStatus, decode_raw, decode_status
-from pinkpipe.services.validator import InvalidData, ValidatorService
+from pinkpipe.bus.streams import raw_stream, raw_subject
+from pinkpipe.chain.errors import PinkpipeError
+from pinkpipe.services.validator import STATUS_EVERY_S, ValidatorService, ValidatorSettings
 
 log = logging.getLogger("pinkpipe.validator")
 
@@ -93,22 +87,22 @@ def _progress_line(service: ValidatorService, meter: RateMeter) -> str | None:
 
 async def run_validator(settings: Settings, stop: asyncio.Event) -> int:
     try:
-        bus = await Bus.connect(settings, "pinkpipe-validator")
+        secret = load_secret(settings.validator_secret_path)
+        bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-validator")
     except BusError as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-    service = ValidatorService(settings, bus, stop)
+        return report(e, "validator")
+    service: ValidatorService | None = None
     meter = RateMeter()
-    reporter = asyncio.create_task(report_every(5.0, stop, lambda: _progress_line(service, meter)))
+    reporter = asyncio.create_task(
+        report_every(5.0, stop, lambda: service and _progress_line(service, meter))
+    )
     try:
+        store = await CheckpointStore.open(bus, secret)
+        service = ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
         await service.run()
         return EXIT_OK
-    except InvalidData as e:
-        log.error("validator stopped on invalid data: %s", e)
-        return EXIT_INVALID_DATA
-    except BusError as e:
-        log.error("validator stopped: %s", e)
-        return EXIT_FAILED
+    except PinkpipeError as e:
+        return report(e, "validator")
     finally:
         stop.set()
         await reporter
@@ -160,15 +154,23 @@ async def _raw_head(bus: Bus, genesis: bytes) -> int | None:
         return None
 
 
-def format_status(genesis: bytes, status: ValidatorStatus | None, raw_head: int | None) -> str:
+def format_status(
+    genesis: bytes, status: ValidatorStatus | None, raw_head: int | None, now: float
+) -> str:
     head = "none" if raw_head is None else f"#{raw_head}"
     if status is None:
         return f"chain 0x{genesis.hex()}: not validated yet (raw head {head})"
     lag = "?" if raw_head is None else str(max(0, raw_head - status.finalized_number))
-    age = time.time() - status.updated_at
+    age = max(0.0, now - status.updated_at)
+    state = status.state
+    if state == "running" and age > 3 * STATUS_EVERY_S:
+        state = (
+            f"running? (no update for {age:.0f}s although a running validator writes one every "
+            f"{STATUS_EVERY_S:.0f}s: it was probably killed)"
+        )
     return "\n".join(
         (
-            f"chain 0x{genesis.hex()}: {status.state}",
+            f"chain 0x{genesis.hex()}: {state}",
             f"  finalized   #{status.finalized_number} 0x{status.finalized_hash.hex()}",
             f"  set id      {status.set_id}",
             f"  raw head    {head} (lag {lag})",
@@ -181,20 +183,16 @@ def format_status(genesis: bytes, status: ValidatorStatus | None, raw_head: int 
 
 
 async def collect_status(settings: Settings) -> list[str]:
-    bus = await Bus.connect(settings, "pinkpipe-status")
+    bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-status")
     try:
-        kv = await bus.kv()
+        store = await CheckpointStore.open(bus, b"")
         configured = settings.genesis_bytes
         chains = [configured] if configured is not None else await bus.chains()
         lines = []
         for genesis in chains:
-            key = status_key(genesis)
-            try:
-                entry = await kv.get(key)
-                status = decode_status(entry.value or b"", f"KV {key}", entry.revision or 0)
-            except (KeyNotFoundError, NotFoundError):
-                status = None
-            lines.append(format_status(genesis, status, await _raw_head(bus, genesis)))
+            value = await store.status(genesis)
+            status = None if value is None else decode_status(value, "validator status", 0)
+            lines.append(format_status(genesis, status, await _raw_head(bus, genesis), time.time()))
         return lines or ["no chain on the bus yet"]
     finally:
         await bus.close()
@@ -209,6 +207,6 @@ def validator_status(config_file: Path | None, nats_url: str | None, genesis: st
     settings = settings_from_cli(config_file, nats_url=nats_url, genesis=genesis)
     try:
         lines = asyncio.run(collect_status(settings))
-    except (BusError, RecordError) as e:
+    except PinkpipeError as e:
         raise click.ClickException(str(e)) from None
     click.echo("\n".join(lines))

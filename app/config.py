@@ -1,81 +1,62 @@
-"""Configuration: one settings model read from flags, `PINKPIPE_*` variables and a TOML file.
+"""Configuration: each stage's settings section, composed into one `Settings` read from flags,
+`PINKPIPE_*` variables and a TOML file.
+
+Each stage owns its section (`BusSettings`, `RelayerSettings`, `ValidatorSettings`,
+`DevnetSettings`, and the app's own `AppSettings` here); `Settings` inherits them all, so every
+setting keeps one flat name (`PINKPIPE_<NAME>` in the environment, `name = value` in TOML) and
+a stage is handed only its section (`settings.section(RelayerSettings)`).
 
 Precedence is flag > environment > TOML file > default, so an operator can keep a checked-in
-`pinkpipe.toml` and still override one value for a single run. Secrets (NATS password/token)
-are `SecretStr` so they never reach logs or `pinkpipe config show` in clear.
+`pinkpipe.toml` and still override one value for a single run. Secrets are `SecretStr`, and
+URLs with credentials are masked, so neither reaches logs or `config show` in clear. An
+unknown `PINKPIPE_*` variable is an error: a misspelt password variable must not go unnoticed.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
-from pinkpipe.chain.keys import (
-    PHALA_MQ_OUTBOUND_MESSAGES,
-    PINK_RUNTIME_VERSION,
-    PINK_SYSTEM_CODE,
-    TIMESTAMP_NOW,
-)
+from pinkpipe.bus.config import BusSettings, mask_url
+from pinkpipe.chain.errors import ConfigError
+from pinkpipe.devnet.settings import DevnetSettings
+from pinkpipe.relayer.config import RelayerSettings
+from pinkpipe.services.validator import ValidatorSettings
 
 ENV_PREFIX = "PINKPIPE_"
 DEFAULT_CONFIG_FILE = Path("pinkpipe.toml")
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024
 """8 MiB: a real block (up to 5 MiB of extrinsics) still fits once base64-encoded."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NOT_SETTINGS = frozenset({"DEVNET_METADATA"})
+"""`PINKPIPE_*` variables read elsewhere (the devnet's metadata override)."""
 
-DEFAULT_STORAGE_KEYS = tuple(
-    "0x" + k.hex()
-    for k in (PHALA_MQ_OUTBOUND_MESSAGES, TIMESTAMP_NOW, PINK_SYSTEM_CODE, PINK_RUNTIME_VERSION)
-)
-
-_TOML_DATA: ContextVar[dict[str, Any] | None] = ContextVar("pinkpipe_toml_data", default=None)
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be loaded: unreadable file, unknown key or invalid value."""
+S = TypeVar("S", bound=BaseModel)
+_TOML_FILE: ContextVar[Path | None] = ContextVar("pinkpipe_toml_file", default=None)
+"""The TOML file of the `load_settings` call under way (pydantic-settings builds its sources
+per instantiation, so the file can differ from call to call)."""
 
 
-class _TomlSource(InitSettingsSource):
-    """The TOML file's values, as read by `load_settings` for this call."""
+class AppSettings(BaseModel):
+    """What the app shell itself uses: where data lives, logging, the embedded NATS server."""
 
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls, _TOML_DATA.get() or {})
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class Settings(BaseSettings):
-    """Every tunable of pinkpipe; field descriptions are what `config show` and --help print."""
-
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
-
-    data_dir: Path = Field(Path("data"), description="where `run` keeps the embedded NATS store")
+    data_dir: Path = Field(Path("data"), description="where `run` keeps its data (NATS store)")
     log_level: str = Field("INFO", description="logging level (DEBUG, INFO, WARNING, ERROR)")
-
-    nats_url: str | None = Field(
-        None,
-        description=f"NATS server(s), comma-separated for a cluster; unset: `run` embeds one, "
-        f"other commands use {DEFAULT_NATS_URL}",
-    )
-    nats_user: str | None = Field(None, description="NATS user name")
-    nats_password: SecretStr | None = Field(None, description="NATS password (masked)")
-    nats_token: SecretStr | None = Field(None, description="NATS token (masked)")
-    nats_creds: Path | None = Field(None, description="NATS credentials file (.creds)")
-    nats_connect_timeout_s: float = Field(
-        15.0, gt=0, description="give up when no NATS server answers at start within (seconds)"
-    )
     nats_port: int = Field(0, ge=0, le=65535, description="embedded server port (0 = free port)")
     nats_max_payload: int = Field(
         DEFAULT_MAX_PAYLOAD,
@@ -83,67 +64,21 @@ class Settings(BaseSettings):
         le=64 * 1024 * 1024,
         description="embedded server max_payload in bytes (largest record)",
     )
-    stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream")
-    raw_max_bytes: int = Field(-1, ge=-1, description="raw stream size limit (-1 = unlimited)")
-    verified_max_bytes: int = Field(
-        -1, ge=-1, description="verified stream size limit (-1 = unlimited)"
-    )
-    duplicate_window_s: float = Field(
-        120.0, gt=0, description="JetStream de-duplication window (seconds)"
-    )
 
-    node_url: str | None = Field(
-        None, description="node WebSocket URL; unset: `run` embeds the devnet"
-    )
-    from_block: int = Field(1, ge=1, description="first block the relayer publishes (empty stream)")
-    storage_keys: tuple[str, ...] = Field(
-        DEFAULT_STORAGE_KEYS, description="storage keys proven for every block (hex)"
-    )
-    rpc_window: int = Field(256, ge=1, le=4096, description="blocks fetched concurrently")
-    rpc_batch: int = Field(16, ge=1, le=512, description="blocks per JSON-RPC batch request")
-    rpc_timeout_s: float = Field(10.0, gt=0, description="timeout of one node request (seconds)")
-    rpc_retries: int = Field(
-        5, ge=0, description="retries (reconnecting, with backoff) before a node error is final"
-    )
-    publish_window: int = Field(512, ge=1, le=4000, description="JetStream publishes awaiting ack")
-
-    genesis: str | None = Field(None, description="validate only this chain (genesis hash hex)")
-    trusted_checkpoint: str | None = Field(
-        None, description="validator: accept a checkpoint bootstrap at `NUMBER:0xHASH`"
-    )
-    validator_fetch: int = Field(512, ge=1, le=10000, description="raw records per pull")
-    validator_ack_wait_s: float = Field(
-        600.0, gt=0, description="consumer ack wait; records wait for their batch's justification"
-    )
-
-    block_time_s: float = Field(2.0, gt=0, description="`run` devnet: seconds between blocks")
-    devnet_set_period: int = Field(
-        100, ge=0, description="`run` devnet: authority-set rotation every N blocks (0 = never)"
-    )
-    devnet_justification_period: int = Field(
-        16, ge=1, description="`run` devnet: a justification every N blocks"
-    )
-
-    @field_validator("storage_keys")
+    @field_validator("log_level")
     @classmethod
-    def _hex_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
-        for key in keys:
-            try:
-                bytes.fromhex(key.removeprefix("0x"))
-            except ValueError:
-                raise ValueError(f"storage key {key!r} is not hex") from None
-        return tuple("0x" + key.removeprefix("0x").lower() for key in keys)
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
-    @field_validator("genesis")
-    @classmethod
-    def _genesis_hex(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        raw = value.removeprefix("0x")
-        if len(raw) != 64:
-            raise ValueError(f"genesis hash must be 32 bytes of hex, got {value!r}")
-        bytes.fromhex(raw)
-        return raw.lower()
+
+class Settings(
+    AppSettings, BusSettings, RelayerSettings, ValidatorSettings, DevnetSettings, BaseSettings
+):
+    """Every section, flat; field descriptions are what `config show` and --help print."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     @classmethod
     def settings_customise_sources(
@@ -154,53 +89,85 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        path = _TOML_FILE.get()
+        if path is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=path),)
+        return sources
+
+    def section(self, cls: type[S]) -> S:
+        """One stage's section of these settings."""
+        return cls.model_validate({name: getattr(self, name) for name in cls.model_fields})
 
     @property
-    def effective_nats_url(self) -> str:
-        return self.nats_url or DEFAULT_NATS_URL
-
-    @property
-    def storage_key_bytes(self) -> tuple[bytes, ...]:
-        return tuple(bytes.fromhex(k[2:]) for k in self.storage_keys)
-
-    @property
-    def genesis_bytes(self) -> bytes | None:
-        return None if self.genesis is None else bytes.fromhex(self.genesis)
+    def validator_secret_path(self) -> Path:
+        return self.validator_secret_file or self.data_dir / "validator.secret"
 
 
 SECRET_FIELDS = frozenset(
     name for name, f in Settings.model_fields.items() if "SecretStr" in repr(f.annotation)
 )
+URL_FIELDS = frozenset({"nats_url", "node_url"})
+
+
+@contextmanager
+def _toml_file(path: Path | None) -> Iterator[None]:
+    token = _TOML_FILE.set(path)
+    try:
+        yield
+    finally:
+        _TOML_FILE.reset(token)
 
 
 def config_file_path(config_file: Path | None) -> Path | None:
     """The file to read: the one given, else `pinkpipe.toml` in the working directory if any."""
     if config_file is not None:
         if not config_file.is_file():
-            raise ConfigError(f"config file {config_file} does not exist")
+            raise ConfigError(f"config file {config_file} does not exist or is not a file")
         return config_file
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """The file's settings, checked: readable UTF-8 TOML, known keys only."""
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e}") from None
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text: {e.reason} at byte {e.start}"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)} in {path}")
     return data
 
 
-@contextmanager
-def _toml_data(data: dict[str, Any]) -> Iterator[None]:
-    token = _TOML_DATA.set(data)
-    try:
-        yield
-    finally:
-        _TOML_DATA.reset(token)
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse `PINKPIPE_*` variables that name no setting."""
+    env = os.environ if environ is None else environ
+    known = {name.upper() for name in Settings.model_fields} | NOT_SETTINGS
+    unknown = sorted(
+        k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper()[9:] not in known
+    )
+    if unknown:
+        raise ConfigError(
+            f"unknown environment variable(s) {', '.join(unknown)}: no such setting "
+            f"(see `pinkpipe config show`)"
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per invalid setting, naming it and where a value can come from."""
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name} (--{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}): {message}")
+    return "; ".join(lines)
 
 
 def load_settings(
@@ -209,15 +176,20 @@ def load_settings(
     """Settings from (highest first) `overrides` (CLI flags; None = not given), the
     environment, the TOML file and the defaults. `default_file=False` ignores a
     `./pinkpipe.toml` when no file is named (embedding code that must not pick one up)."""
+    check_environment()
     path = config_file_path(config_file) if config_file or default_file else None
-    data = read_toml(path) if path is not None else {}
+    if path is not None:
+        read_toml(path)
     given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
     try:
-        with _toml_data(data):
+        with _toml_file(path):
             return Settings(**given)
     except ValidationError as e:
         where = f" (config file {path})" if path is not None else ""
-        raise ConfigError(f"invalid configuration{where}: {e}") from None
+        raise ConfigError(f"invalid configuration{where}: {_describe(e)}") from None
 
 
 def value_sources(
@@ -241,36 +213,17 @@ def value_sources(
 
 
 def masked_values(settings: Settings) -> dict[str, str]:
-    """Each setting rendered for display, secrets replaced by asterisks."""
+    """Each setting rendered for display: secrets replaced by asterisks, credentials inside
+    URLs masked."""
     out: dict[str, str] = {}
     for name in Settings.model_fields:
         value = getattr(settings, name)
         if name in SECRET_FIELDS and value is not None:
             out[name] = "********"
+        elif name in URL_FIELDS and value is not None:
+            out[name] = mask_url(str(value))
         elif isinstance(value, tuple):
             out[name] = ",".join(str(v) for v in value)
         else:
             out[name] = "" if value is None else str(value)
     return out
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(func: F) -> F:
-    """The `--config FILE` option every command shares."""
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help=f"TOML settings file (default: ./{DEFAULT_CONFIG_FILE} if present)",
-    )(func)
-
-
-def settings_from_cli(config_file: Path | None, **overrides: Any) -> Settings:
-    """`load_settings` for a click command: configuration errors become usage errors."""
-    try:
-        return load_settings(config_file, **overrides)
-    except ConfigError as e:
-        raise click.UsageError(str(e)) from None

@@ -12,10 +12,39 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from pinkpipe.chain.errors import ConfigError, InvalidChainData, PinkpipeError
+
 EXIT_OK = 0
 EXIT_FAILED = 1
+"""An operational failure: NATS, a node, the disk, or pinkpipe itself."""
+EXIT_USAGE = 2
+"""Bad configuration or command-line input (click uses 2 for usage errors too)."""
 EXIT_INVALID_DATA = 3
-"""The validator stopped a chain on invalid data (distinct from a crash or bad usage)."""
+"""Invalid chain data stopped a chain (distinct from a crash or bad usage)."""
+
+
+def exit_code(error: BaseException | None) -> int:
+    """The one place that decides a process's exit code from how it ended."""
+    if error is None:
+        return EXIT_OK
+    if isinstance(error, InvalidChainData):
+        return EXIT_INVALID_DATA
+    if isinstance(error, ConfigError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def report(error: BaseException, what: str) -> int:
+    """Log how `what` ended (one line for pinkpipe's own errors, a traceback for a bug) and
+    return the exit code."""
+    logger = logging.getLogger("pinkpipe")
+    if isinstance(error, InvalidChainData):
+        logger.error("%s stopped on invalid data: %s", what, error)
+    elif isinstance(error, PinkpipeError):
+        logger.error("%s stopped: %s", what, error)
+    else:
+        logger.error("%s crashed", what, exc_info=error)
+    return exit_code(error)
 
 
 def setup_logging(level: str) -> None:

@@ -8,17 +8,20 @@ from pathlib import Path
 
 import click
 
-from pinkpipe.app.config import Settings, config_option, settings_from_cli
+from pinkpipe.app.config import Settings
+from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
-    EXIT_FAILED,
     EXIT_OK,
     RateMeter,
+    report,
     report_every,
     run_until_signalled,
     setup_logging,
 )
-from pinkpipe.bus.client import Bus, BusError
-from pinkpipe.relayer.relayer import Relayer, RelayerError, RelayerProgress
+from pinkpipe.bus import Bus, BusSettings
+from pinkpipe.chain.errors import PinkpipeError
+from pinkpipe.relayer.config import RelayerSettings
+from pinkpipe.relayer.relayer import Relayer, RelayerProgress
 
 log = logging.getLogger("pinkpipe.relayer")
 
@@ -35,11 +38,10 @@ async def run_relayer(settings: Settings, stop: asyncio.Event) -> int:
     """Connect to NATS and relay until `stop`; returns the process exit code."""
     assert settings.node_url is not None
     try:
-        bus = await Bus.connect(settings, "pinkpipe-relayer")
-    except BusError as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-    relayer = Relayer(settings, bus, settings.node_url, stop)
+        bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-relayer")
+    except PinkpipeError as e:
+        return report(e, "relayer")
+    relayer = Relayer(settings.section(RelayerSettings), bus, settings.node_url, stop)
     meter = RateMeter()
     reporter = asyncio.create_task(
         report_every(5.0, stop, lambda: progress_line(relayer.progress, meter))
@@ -47,9 +49,8 @@ async def run_relayer(settings: Settings, stop: asyncio.Event) -> int:
     try:
         await relayer.run()
         return EXIT_OK
-    except (RelayerError, BusError) as e:
-        log.error("relayer stopped: %s", e)
-        return EXIT_FAILED
+    except PinkpipeError as e:
+        return report(e, "relayer")
     finally:
         stop.set()
         await reporter

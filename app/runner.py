@@ -23,23 +23,27 @@ from pathlib import Path
 
 import click
 
-from pinkpipe.app.config import Settings, config_option, settings_from_cli, value_sources
+from pinkpipe.app.config import Settings, value_sources
+from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
-    EXIT_FAILED,
-    EXIT_INVALID_DATA,
     EXIT_OK,
     RateMeter,
+    exit_code,
+    report,
     run_until_signalled,
     setup_logging,
 )
-from pinkpipe.bus.client import Bus, BusError, raw_stream, raw_subject
-from pinkpipe.bus.nats_server import EmbeddedNats, NatsServerError
+from pinkpipe.bus import Bus, BusError, BusSettings, CheckpointStore, load_secret
+from pinkpipe.bus.nats_server import EmbeddedNats
 from pinkpipe.bus.records import RecordError, decode_raw
+from pinkpipe.bus.streams import raw_stream, raw_subject
+from pinkpipe.chain.errors import PinkpipeError
 from pinkpipe.devnet.chain import DevChain
-from pinkpipe.devnet.config import DevnetConfig, DevnetError
+from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
-from pinkpipe.relayer.relayer import Relayer, RelayerError
-from pinkpipe.services.validator import InvalidData, ValidatorService
+from pinkpipe.relayer.config import RelayerSettings
+from pinkpipe.relayer.relayer import Relayer
+from pinkpipe.services.validator import ValidatorService, ValidatorSettings
 
 log = logging.getLogger("pinkpipe.run")
 
@@ -130,13 +134,15 @@ class LiveLine:
 
 async def run_pipeline(settings: Settings, stop: asyncio.Event) -> int:
     """Everything `pinkpipe run` starts, until `stop` or a component fails."""
+    secret = load_secret(settings.validator_secret_path)
     async with embedded_nats(settings) as settings:
-        bus = await Bus.connect(settings, "pinkpipe-run")
+        bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-run")
         try:
             async with embedded_devnet(settings, bus) as settings:
                 assert settings.node_url is not None
-                relayer = Relayer(settings, bus, settings.node_url, stop)
-                validator = ValidatorService(settings, bus, stop)
+                relayer = Relayer(settings.section(RelayerSettings), bus, settings.node_url, stop)
+                store = await CheckpointStore.open(bus, secret)
+                validator = ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
                 return await _supervise(relayer, validator, stop)
         finally:
             await bus.close()
@@ -170,16 +176,7 @@ async def _supervise(relayer: Relayer, validator: ValidatorService, stop: asynci
 
 def _outcome(name: str, task: asyncio.Task[None]) -> int:
     error = task.exception()
-    if error is None:
-        return EXIT_OK
-    if isinstance(error, InvalidData):
-        log.error("validator stopped on invalid data: %s", error)
-        return EXIT_INVALID_DATA
-    if isinstance(error, RelayerError | BusError):
-        log.error("%s stopped: %s", name, error)
-        return EXIT_FAILED
-    log.error("%s crashed", name, exc_info=error)
-    return EXIT_FAILED
+    return exit_code(None) if error is None else report(error, name)
 
 
 @click.command("run")
@@ -216,8 +213,7 @@ def run_command(
     async def service(stop: asyncio.Event) -> int:
         try:
             return await run_pipeline(settings, stop)
-        except (NatsServerError, BusError, DevnetError) as e:
-            log.error("%s", e)
-            return EXIT_FAILED
+        except PinkpipeError as e:
+            return report(e, "pinkpipe run")
 
     run_until_signalled(service)

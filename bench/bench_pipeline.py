@@ -33,15 +33,17 @@ from nats.js import api  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from substrateinterface import SubstrateInterface  # noqa: E402
 
-from pinkpipe.app.config import DEFAULT_STORAGE_KEYS, Settings, load_settings  # noqa: E402
-from pinkpipe.bus.client import (  # noqa: E402
+from pinkpipe.app.config import Settings, load_settings  # noqa: E402
+from pinkpipe.bus import (  # noqa: E402
     Bus,
     OrderedPublisher,
     msg_id,
+    raw_spec,
     raw_stream,
     raw_subject,
     verified_stream,
 )
+from pinkpipe.bus.config import DEFAULT_STORAGE_KEYS  # noqa: E402
 from pinkpipe.bus.nats_server import EmbeddedNats  # noqa: E402
 from pinkpipe.bus.records import RawBlockRecord, decode_raw  # noqa: E402
 from pinkpipe.chain.header import Header  # noqa: E402
@@ -128,7 +130,7 @@ async def end_to_end(devnet_url: str, genesis: bytes, data: Path) -> None:
 
 
 async def rpc_modes(devnet_url: str, count: int) -> None:
-    keys = [bytes.fromhex(k[2:]) for k in DEFAULT_STORAGE_KEYS]
+    keys = list(DEFAULT_STORAGE_KEYS)
     for batch, window in ((16, 256), (64, 512), (1, 256), (1, 32)):
         node = Node(devnet_url, keys, timeout_s=30, batch=batch)
         await node.connect()
@@ -154,7 +156,7 @@ async def rpc_modes(devnet_url: str, count: int) -> None:
 
 
 def substrate_pool(url: str, count: int, threads: int) -> float:
-    keys = list(DEFAULT_STORAGE_KEYS)
+    keys = ["0x" + k.hex() for k in DEFAULT_STORAGE_KEYS]
     conns = [SubstrateInterface(url=url, auto_reconnect=False) for _ in range(threads)]
 
     def fetch(i: int) -> None:
@@ -179,7 +181,7 @@ def per_block(label: str, seconds: float, count: int) -> None:
 
 async def stage_costs(devnet_url: str, genesis: bytes, data: Path, count: int) -> None:
     """Each step of the hot paths timed alone on the devnet's own blocks (µs per block)."""
-    keys = [bytes.fromhex(k[2:]) for k in DEFAULT_STORAGE_KEYS]
+    keys = list(DEFAULT_STORAGE_KEYS)
     node = Node(devnet_url, keys, timeout_s=30, batch=16)
     await node.connect()
     calls: list[tuple[str, list[object]]] = []
@@ -228,7 +230,7 @@ async def stage_costs(devnet_url: str, genesis: bytes, data: Path, count: int) -
 
     async with EmbeddedNats(data / "stages") as nats:
         bus = await Bus.connect(settings(nats.url, devnet_url))
-        await bus.ensure_chain(genesis)
+        await bus.ensure_stream(raw_spec(bus.settings, genesis, bus.max_payload), owner=True)
         pub = OrderedPublisher(
             bus.nc, raw_stream(genesis), raw_subject(genesis), 0, bus.max_payload, window=512
         )

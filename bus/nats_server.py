@@ -28,12 +28,14 @@ from pathlib import Path
 import nats
 from nats.errors import Error as NatsError
 
+from pinkpipe.chain.errors import OperationalError
+
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 
 
-class NatsServerError(RuntimeError):
+class NatsServerError(OperationalError):
     """The embedded server could not be found, started or reached."""
 
 

@@ -21,10 +21,12 @@ from pydantic import (
     ValidationError,
 )
 
+from pinkpipe.chain.errors import InvalidChainData
+
 RECORD_VERSION = 1
 
 
-class RecordError(ValueError):
+class RecordError(InvalidChainData, ValueError):
     """A message that is not a valid record; names the stream and sequence it came from."""
 
     def __init__(self, stream: str, seq: int, reason: str) -> None:
@@ -136,14 +138,26 @@ class VerifiedBlockRecord(_Record):
 
 
 class ValidatorCheckpoint(_Record):
-    """The light client's durable state after the last verified batch (KV value)."""
+    """The light client's durable state after the last verified batch (KV value, signed by
+    the checkpoint store). `verified_seq` is the verified stream's sequence of the last block
+    published for it: whatever the stream holds after it must be re-verified on restart."""
 
     kind: Literal["checkpoint"] = "checkpoint"
-    version: Literal[1] = RECORD_VERSION
+    version: Literal[2] = 2
     raw_seq: Annotated[int, Field(ge=0)]
+    verified_seq: Annotated[int, Field(ge=0)]
     number: BlockNumber
     hash: Hash32
     state: bytes
+
+
+class SignedValue(_Record):
+    """A KV value with its HMAC (see `pinkpipe.bus.checkpoints`)."""
+
+    kind: Literal["signed"] = "signed"
+    version: Literal[1] = RECORD_VERSION
+    mac: Hash32
+    payload: bytes
 
 
 class ValidatorStatus(_Record):
@@ -179,6 +193,17 @@ def decode_raw(data: bytes, stream: str, seq: int) -> BootstrapRecord | RawBlock
 _VERIFIED = TypeAdapter(VerifiedBlockRecord)
 _CHECKPOINT = TypeAdapter(ValidatorCheckpoint)
 _STATUS = TypeAdapter(ValidatorStatus)
+_SIGNED = TypeAdapter(SignedValue)
+
+
+def encode_signed(mac: bytes, payload: bytes) -> bytes:
+    return SignedValue(mac=mac, payload=payload).to_bytes()
+
+
+def decode_signed(data: bytes, where: str) -> tuple[bytes, bytes]:
+    """(mac, payload) of a signed KV value."""
+    signed: SignedValue = _decode(_SIGNED, data, where, 0)
+    return signed.mac, signed.payload
 
 
 def decode_verified(data: bytes, stream: str, seq: int) -> VerifiedBlockRecord:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from enum import Enum
 
+from pinkpipe.chain.errors import ConfigError
 from pinkpipe.chain.hashing import blake2_128, blake2_256, twox_64, twox_128, twox_256
 
 
-class StorageKeyError(ValueError):
+class StorageKeyError(ConfigError):
     """A storage key that cannot be built (unknown hasher, bad name)."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TypeVar
 
+from pinkpipe.chain.errors import InvalidChainData
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.scale import (
     Reader,
@@ -42,7 +43,7 @@ FORCE_PUSHED_PALLET = b"ForcePushed"
 MAX_NONCE_LEN = 32
 
 
-class MessageError(ValueError):
+class MessageError(InvalidChainData, ValueError):
     """A message value that cannot exist on chain (wrong id length, nonce too long, ...)."""
 
 

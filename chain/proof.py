@@ -20,8 +20,8 @@ from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.scale import CodecError, Reader, encode_bytes, encode_vec
 from pinkpipe.chain.trie import (
     HASH_LEN,
-    BadProof,
     DecodedNode,
+    MalformedProof,
     NodeDecodeError,
     ProofIncomplete,
     decode_node,
@@ -37,7 +37,7 @@ def decode_proof(data: bytes) -> list[bytes]:
         nodes = r.vec(lambda rr: rr.var_bytes("proof node"), "Vec<Vec<u8>> proof")
         r.finish("Vec<Vec<u8>> proof")
     except CodecError as e:
-        raise BadProof(f"malformed proof encoding: {e}") from None
+        raise MalformedProof(f"malformed proof encoding: {e}") from None
     return nodes
 
 
@@ -61,11 +61,11 @@ class ReadProof:
 
     def __init__(self, root: bytes, nodes: Iterable[bytes]) -> None:
         if len(root) != HASH_LEN:
-            raise BadProof(f"state root must be 32 bytes, got {len(root)}")
+            raise MalformedProof(f"state root must be 32 bytes, got {len(root)}")
         self.root = bytes(root)
         self._nodes = {blake2_256(n): bytes(n) for n in nodes}
         if self.root not in self._nodes:
-            raise BadProof(f"root 0x{self.root.hex()} is not in the proof")
+            raise MalformedProof(f"root 0x{self.root.hex()} is not in the proof")
         self._decoded: dict[bytes, DecodedNode] = {}
 
     def _node(self, ref: bytes, key: bytes) -> DecodedNode:
@@ -74,7 +74,7 @@ class ReadProof:
             try:
                 return decode_node(ref)
             except NodeDecodeError as e:
-                raise BadProof(f"inline node 0x{ref.hex()} does not decode: {e}") from None
+                raise MalformedProof(f"inline node 0x{ref.hex()} does not decode: {e}") from None
         node = self._decoded.get(ref)
         if node is None:
             data = self._nodes.get(ref)
@@ -83,7 +83,7 @@ class ReadProof:
             try:
                 node = decode_node(data)
             except NodeDecodeError as e:
-                raise BadProof(f"proof node 0x{ref.hex()} does not decode: {e}") from None
+                raise MalformedProof(f"proof node 0x{ref.hex()} does not decode: {e}") from None
             self._decoded[ref] = node
         return node
 
@@ -99,7 +99,7 @@ class ReadProof:
         """The value of `key`, or None when the proof shows it is absent.
 
         Raises `ProofIncomplete` when a node on the key's path (or its V1 value) is missing,
-        and `BadProof` when a hash-linked node does not decode.
+        and `MalformedProof` when a hash-linked node does not decode.
         """
         key = bytes(key)
         nibbles = key_to_nibbles(key)
@@ -138,7 +138,7 @@ class ReadProof:
 
     def _entry(self, ref: bytes, path: bytes, node: DecodedNode) -> ProofEntry:
         if len(path) % 2:
-            raise BadProof(f"proof node 0x{ref.hex()} holds a value at a half-byte key")
+            raise MalformedProof(f"proof node 0x{ref.hex()} holds a value at a half-byte key")
         key = nibbles_to_key(path)
         if node.value_hash is None:
             return ProofEntry(key, node.value, None)
@@ -151,7 +151,7 @@ def verify_read_proof(
     """Each key's proven value, or None for a proven absence.
 
     Raises `ProofIncomplete` (naming the key and the missing node hash) as soon as one key cannot
-    be decided, `BadProof` when the root is not in the proof or a linked node does not decode.
+    be decided, `MalformedProof` when the root is not in the proof or a linked node does not decode.
     """
     proof = ReadProof(root, proof_nodes)
     return {bytes(k): proof.get(k) for k in keys}

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from pinkpipe.chain.errors import InvalidChainData
+
 T = TypeVar("T")
 
 MAX_U32 = 2**32 - 1
 
 
-class CodecError(ValueError):
+class CodecError(InvalidChainData, ValueError):
     """Malformed SCALE input: names the type being decoded and the offset in the input."""
 
     def __init__(self, type_name: str, offset: int, reason: str) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from pinkpipe.chain.errors import InvalidChainData
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.scale import CodecError, Reader, encode_compact
 
@@ -54,7 +55,7 @@ _TO_NIBBLES = bytes.maketrans(_HEX, bytes(range(16)))
 _TO_HEX = bytes.maketrans(bytes(range(16)), _HEX)
 
 
-class TrieError(ValueError):
+class TrieError(InvalidChainData, ValueError):
     """Base of every trie failure: malformed nodes, bad or incomplete proofs, bad input."""
 
 
@@ -67,7 +68,7 @@ class NodeDecodeError(TrieError):
         self.reason = reason
 
 
-class BadProof(TrieError):
+class MalformedProof(TrieError):
     """A proof that cannot be trusted: root missing, a referenced node that does not decode."""
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from scalecodec.utils.ss58 import ss58_decode
 
 from pinkpipe.chain.crypto import dev_keypair
+from pinkpipe.chain.errors import OperationalError
 from pinkpipe.devnet.faults import Faults
 
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
@@ -21,7 +22,7 @@ DEFAULT_BALANCE = 10**18
 """1,000,000 PHA at Phala's 12 decimals: plenty for any development scenario."""
 
 
-class DevnetError(Exception):
+class DevnetError(OperationalError):
     """Any devnet failure: bad configuration, unknown block, invalid request to the chain."""
 
 

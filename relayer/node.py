@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from substrateinterface import SubstrateInterface
 
+from pinkpipe.chain.errors import OperationalError
 from pinkpipe.chain.grandpa import GRANDPA_ENGINE_ID, FinalityProof, Justification
 from pinkpipe.chain.header import Header
 from pinkpipe.chain.keys import storage_prefix
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class NodeError(Exception):
+class NodeError(OperationalError):
     """A node answer that cannot be right, or a node that stays unreachable."""
 
 

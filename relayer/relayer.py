@@ -22,22 +22,28 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 
-from pinkpipe.app.config import Settings
-from pinkpipe.bus.client import (
+from pinkpipe.bus import (
     Bus,
     BusError,
+    BusUnavailable,
     OrderedPublisher,
     RecordTooLarge,
+    StoredMessage,
     msg_id,
+    raw_spec,
     raw_stream,
     raw_subject,
 )
 from pinkpipe.bus.records import BootstrapRecord, RawBlockRecord, RecordError, decode_raw
+from pinkpipe.chain.errors import OperationalError
+from pinkpipe.chain.header import Header
 from pinkpipe.chain.keys import (
     GRANDPA_AUTHORITIES,
     GRANDPA_AUTHORITIES_WELL_KNOWN,
     GRANDPA_CURRENT_SET_ID,
 )
+from pinkpipe.chain.scale import CodecError
+from pinkpipe.relayer.config import RelayerSettings
 from pinkpipe.relayer.node import (
     ChainInfo,
     FetchedBlock,
@@ -57,8 +63,9 @@ RECENT_HASHES = 4096
 HEAD_POLL_S = 1.0
 
 
-class RelayerError(Exception):
-    """The relayer must stop: conflicting finality, a node that stays wrong, a record too big."""
+class RelayerError(OperationalError):
+    """The relayer must stop: conflicting finality, a node that stays wrong, a record too big,
+    a raw stream holding what this relayer did not write."""
 
 
 @dataclass
@@ -86,13 +93,15 @@ class _Position:
 class Relayer:
     """Relays one node's chain; `run()` returns when `stop` is set (after pending acks)."""
 
-    def __init__(self, settings: Settings, bus: Bus, node_url: str, stop: asyncio.Event) -> None:
+    def __init__(
+        self, settings: RelayerSettings, bus: Bus, node_url: str, stop: asyncio.Event
+    ) -> None:
         self.settings = settings
         self.bus = bus
         self.stop = stop
         self.node = Node(
             node_url,
-            settings.storage_key_bytes,
+            bus.settings.storage_key_bytes,
             timeout_s=settings.rpc_timeout_s,
             retries=settings.rpc_retries,
             batch=settings.rpc_batch,
@@ -139,8 +148,8 @@ class Relayer:
         )
         self._names = asyncio.create_task(self._describe_keys())
         await self.node.connect()
-        await self.bus.ensure_chain(self._genesis)
-        await self._resync()
+        spec = raw_spec(self.bus.settings, self._genesis, self.bus.max_payload)
+        await self.bus.ensure_stream(spec, owner=True)
 
     async def _describe_keys(self) -> None:
         """Log what the proven keys are in this runtime (metadata decoding is slow, so it runs
@@ -154,12 +163,18 @@ class Relayer:
         for key in keys:
             log.info("proving 0x%s: %s", key.hex(), names[key] or "not in the runtime metadata")
 
-    async def _resync(self) -> None:
+    async def _resync(self, check_after: int | None = None) -> None:
         """Position := the stream's last record (bootstrapping an empty stream), checked
-        against the node."""
+        against the node. After a failed publish (`check_after` = the last acknowledged
+        sequence) the records behind it must first be proven to be this relayer's: with many
+        publishes in flight, a second writer's message can make one publish fail and let the
+        next one land, which would leave a block out."""
         if self._publisher is not None:
             await self._publisher.close()
+            self._publisher = None
         stream, subject = raw_stream(self._genesis), raw_subject(self._genesis)
+        if check_after:
+            await self._check_tail(check_after)
         last = await self.bus.last_message(stream, subject)
         if last is None:
             self._position = await self._bootstrap()
@@ -172,7 +187,7 @@ class Relayer:
             log.warning("stream %s already holds records: --from is ignored", stream)
         self._position = _Position(record.number, record.hash, last.seq)
         await self._check_resume()
-        self._new_publisher()
+        await self._new_publisher()
         log.info(
             "resuming after #%d 0x%s (stream sequence %d)",
             record.number,
@@ -180,14 +195,56 @@ class Relayer:
             last.seq,
         )
 
-    def _new_publisher(self) -> None:
+    async def _check_tail(self, anchor_seq: int) -> None:
+        """Every record after `anchor_seq` must continue the chain at `anchor_seq` (number +1,
+        parent hash, message id); anything else stops the relayer naming it."""
+        stream = raw_stream(self._genesis)
+        anchor = await self.bus.message(stream, anchor_seq)
+        if anchor is None:
+            raise RelayerError(f"{stream} lost its acknowledged message {anchor_seq}")
+        number, block_hash = self._record_position(anchor)
+        for message in await self.bus.messages_after(stream, anchor_seq):
+            found = self._record_position(message, parent=(number, block_hash))
+            number, block_hash = found
+        log.info("%s: records after sequence %d are contiguous", stream, anchor_seq)
+
+    def _record_position(
+        self, message: StoredMessage, parent: tuple[int, bytes] | None = None
+    ) -> tuple[int, bytes]:
+        """(number, hash) of one of this relayer's records; with `parent`, it must be the
+        block right after it."""
+        stream = raw_stream(self._genesis)
+        try:
+            record = decode_raw(message.data, stream, message.seq)
+            if parent is not None:
+                if not isinstance(record, RawBlockRecord):
+                    raise RecordError(stream, message.seq, "a second bootstrap record")
+                header = Header.decode(record.header)
+                if record.number != parent[0] + 1 or header.parent_hash != parent[1]:
+                    raise RecordError(
+                        stream, message.seq, f"#{record.number} does not follow #{parent[0]}"
+                    )
+            if message.msg_id != msg_id(self._genesis, record.number, record.hash):
+                raise RecordError(stream, message.seq, f"message id {message.msg_id!r}")
+        except (RecordError, CodecError) as e:
+            raise RelayerError(
+                f"{stream} sequence {message.seq} (message id {message.msg_id!r}) was not "
+                f"written by this relayer: {e}. Another writer is publishing to the raw stream; "
+                f"stop it, then `pinkpipe bus truncate --genesis 0x{self._genesis.hex()} "
+                f"--after-seq {message.seq - 1}` and restart"
+            ) from None
+        return record.number, record.hash
+
+    async def _new_publisher(self) -> None:
+        stream = raw_stream(self._genesis)
         self._publisher = OrderedPublisher(
             self.bus.nc,
-            raw_stream(self._genesis),
+            stream,
             raw_subject(self._genesis),
             self._position.seq,
             self.bus.max_payload,
-            window=self.settings.publish_window,
+            window=self.bus.settings.publish_window,
+            stream_last_seq=await self.bus.last_seq(stream),
         )
         self._remember(self._position.number, self._position.hash)
         self.progress.published = self._position.number
@@ -242,7 +299,7 @@ class Relayer:
             spec_version=self.info.spec_version,
         )
         self._position = _Position(number, block_hash, 0)
-        self._new_publisher()
+        await self._new_publisher()
         assert self._publisher is not None
         await self._publisher.publish(
             msg_id(self._genesis, number, block_hash), record.to_bytes(), what
@@ -255,8 +312,13 @@ class Relayer:
 
     async def _loop(self) -> None:
         failures = 0
+        check_after: int | None = None
         while not self.stop.is_set():
             try:
+                if self._publisher is None:
+                    await self._resync(check_after)
+                    check_after = None
+                    continue
                 head, head_hash = await self.node.finalized_head()
                 self.progress.head = head
                 if head > self._position.number:
@@ -266,13 +328,22 @@ class Relayer:
                     await self._wait_head()
             except RecordTooLarge as e:
                 raise RelayerError(str(e)) from None
+            except BusUnavailable:
+                raise
             except BusError as e:
+                if self._publisher is not None:
+                    check_after = check_after or self._publisher.acked_seq
+                    await self._publisher.close()
+                    self._publisher = None
+                if not self.bus.nc.is_connected:
+                    log.warning("publishing stopped (%s); waiting for NATS", e)
+                    await self.bus.wait_connected(self.stop)
+                    continue
                 failures += 1
                 if failures > self.settings.rpc_retries:
                     raise RelayerError(f"publishing failed {failures} times: {e}") from None
                 log.warning("publish failed (%s); resuming from the stream", e)
                 await asyncio.sleep(self.node.backoff(failures))
-                await self._resync()
 
     async def _wait_head(self) -> None:
         """Wait for a finality notification (or the poll interval) and check it."""

@@ -23,6 +23,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from pinkpipe.chain.errors import OperationalError
+
 log = logging.getLogger(__name__)
 
 MAX_FRAME = 128 * 1024 * 1024
@@ -31,7 +33,7 @@ MAX_EARLY = 16
 """Subscriptions whose notifications may arrive before their id is known (bounded)."""
 
 
-class RpcError(Exception):
+class RpcError(OperationalError):
     """A node request failed."""
 
 

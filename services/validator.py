@@ -1,21 +1,23 @@
 """The validator service: raw records in, verified blocks out, one light client per chain.
 
-For each chain it holds a durable pull consumer on the raw stream and processes records
-strictly in stream order: the bootstrap record starts the light client; block records are
-buffered until one carries the justification that ends their batch; the batch is imported
-(links, authority-set hand-offs, signatures), then every block's read proof and body are
-checked against its now-finalized header and one verified record per block is published.
-Only after those publishes are acknowledged is the batch acked and the light-client state
-checkpointed in KV.
+For each chain it reads the raw stream in order through the bus's durable consumer, from its
+checkpoint on: the bootstrap record starts the light client; block records are buffered until
+one carries the justification that ends their batch; the batch is imported (links,
+authority-set hand-offs, signatures), then every block's read proof (of every storage key the
+configuration requires) and body are checked against its now-finalized header and one
+verified record per block is published. Only after those publishes are acknowledged is the
+batch acked and the light-client state checkpointed (authenticated) in KV.
 
-Crash safety: a restart restores the checkpoint and re-creates the consumer at the record
-after it, so records are replayed from the last checkpoint; blocks the verified stream
-already holds (published before the crash, checkpoint not yet written) are re-verified but not
-re-published (their msg ids would be de-duplicated anyway, but only within the window).
+Restart: the checkpoint gives the light client and the stream positions. Whatever the
+verified stream holds after the checkpoint's position (published before a crash, or written by
+someone else) is never assumed: as the blocks are verified again, each must equal the record
+already there (then it is not published twice), and anything else stops the chain.
 
-Invalid data stops that chain: the offending record is not acked (it stays in the stream for
-inspection), nothing from it or after it is published, the error goes to the log, to the
-chain's status in KV and to the exit code (3).
+Failure isolation: invalid data stops that chain at the offending block (the record stays in
+the raw stream unacknowledged; nothing from it on is published; the error goes to the log, the
+chain's KV status and the exit code 3); any other failure of one chain stops that chain only.
+An outage of NATS is waited out (and the chain resumed from its checkpoint) until the bus's
+outage limit.
 """
 
 from __future__ import annotations
@@ -23,25 +25,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from nats.aio.msg import Msg
-from nats.js import JetStreamContext, api
-from nats.js.errors import APIError, KeyNotFoundError, NotFoundError
-from nats.js.kv import KeyValue
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pinkpipe.app.config import Settings
-from pinkpipe.bus.client import (
-    VALIDATOR_CONSUMER,
+from pinkpipe.bus import (
     Bus,
     BusError,
+    BusUnavailable,
+    CheckpointStore,
+    ConsumerSpec,
+    Delivery,
+    OrderedConsumer,
     OrderedPublisher,
-    checkpoint_key,
     msg_id,
+    raw_spec,
     raw_stream,
     raw_subject,
-    status_key,
+    verified_spec,
     verified_stream,
     verified_subject,
 )
@@ -57,11 +61,18 @@ from pinkpipe.bus.records import (
     decode_raw,
     decode_verified,
 )
+from pinkpipe.bus.streams import VALIDATOR_CONSUMER
+from pinkpipe.chain.errors import InvalidChainData, PinkpipeError
 from pinkpipe.chain.header import Header
 from pinkpipe.chain.scale import CodecError
-from pinkpipe.validator.errors import LightClientError
-from pinkpipe.validator.light_client import GENESIS_KEYS, LightClient, genesis_authorities
-from pinkpipe.validator.storage import verify_body, verify_storage_proof
+from pinkpipe.validator import (
+    GENESIS_KEYS,
+    LightClient,
+    LightClientError,
+    genesis_authorities,
+    verify_body,
+    verify_storage_proof,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +82,83 @@ headers, so it only needs enough to recognise a replayed batch."""
 MAX_ACK_PENDING = 20_000
 """Records a batch may buffer before its justification arrives (nodes justify every ~512)."""
 BUFFER_WARNING = 2_048
-FETCH_BYTES = 16 * 1024 * 1024
-"""Raw record bytes one pull may ask for (well under a server's 64 MiB max_pending)."""
+STATUS_EVERY_S = 10.0
+"""A running validator rewrites its status at least this often, so a stale one shows."""
+_CHECKPOINT = re.compile(r"(\d+):(?:0x)?([0-9a-fA-F]{64})")
 
 
-class InvalidData(Exception):
+class ValidatorSettings(BaseModel):
+    """The validator service's settings section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    genesis: str | None = Field(None, description="validate only this chain (genesis hash hex)")
+    trusted_checkpoint: str | None = Field(
+        None, description="validator: accept a checkpoint bootstrap at `NUMBER:0xHASH`"
+    )
+    validator_fetch: int = Field(512, ge=1, le=10000, description="raw records per pull")
+    validator_ack_wait_s: float = Field(
+        600.0, gt=0, description="consumer ack wait; records wait for their batch's justification"
+    )
+    validator_max_buffer_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="raw record bytes a batch may buffer before its justification; over it the "
+        "chain stops as invalid (the relayer must end every batch with a justification)",
+    )
+    validator_secret_file: Path | None = Field(
+        None,
+        description="HMAC secret authenticating the validator's KV checkpoints "
+        "(default: <data_dir>/validator.secret, created on first use)",
+    )
+
+    @field_validator("genesis")
+    @classmethod
+    def _genesis_hex(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        raw = value.removeprefix("0x")
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", raw):
+            raise ValueError(f"genesis hash must be 32 bytes of hex, got {value!r}")
+        return raw.lower()
+
+    @field_validator("trusted_checkpoint")
+    @classmethod
+    def _checkpoint(cls, value: str | None) -> str | None:
+        """`NUMBER:0xHASH`, normalized (lower case, `0x`) so that it compares exactly."""
+        if value is None:
+            return None
+        match = _CHECKPOINT.fullmatch(value.strip())
+        if match is None:
+            raise ValueError(f"{value!r} is not NUMBER:0xHASH (a block number, 32-byte hash)")
+        number = int(match.group(1))
+        if number >= 2**32:
+            raise ValueError(f"block number {number} is over the u32 range")
+        return f"{number}:0x{match.group(2).lower()}"
+
+    @property
+    def genesis_bytes(self) -> bytes | None:
+        return None if self.genesis is None else bytes.fromhex(self.genesis)
+
+
+class InvalidData(InvalidChainData):
     """A raw record the validator refuses; the chain's validation stops here."""
 
-    def __init__(self, seq: int, number: int | None, reason: str) -> None:
+    def __init__(self, genesis: bytes, seq: int, number: int | None, reason: str) -> None:
         where = f"block #{number}" if number is not None else "record"
-        super().__init__(f"invalid {where} (raw stream sequence {seq}): {reason}")
+        super().__init__(
+            f"invalid {where} (raw stream sequence {seq}): {reason}. The record stays in the "
+            f"stream for inspection; once the cause is fixed, `pinkpipe bus truncate --genesis "
+            f"0x{genesis.hex()} --after-seq {max(0, seq - 1)}` deletes it and what follows, "
+            f"and the relayer publishes again from there"
+        )
         self.seq = seq
         self.number = number
+        self.reason = reason
+
+
+class ForeignRecord(BusError):
+    """The verified stream holds a record this validator did not verify."""
 
 
 @dataclass
@@ -103,203 +179,244 @@ class ValidatorProgress:
 
 @dataclass
 class _Pending:
-    seq: int
-    msg: Msg
+    delivery: Delivery
     record: RawBlockRecord
     header: Header
+
+    @property
+    def seq(self) -> int:
+        return self.delivery.seq
+
+
+class _VerifiedTail:
+    """The verified stream's records after the checkpoint's position, read one at a time:
+    each must be equal to the next block the validator verifies."""
+
+    def __init__(self, bus: Bus, genesis: bytes, after: int, last: int) -> None:
+        self.bus = bus
+        self.stream = verified_stream(genesis)
+        self.next_seq = after + 1
+        self.last = last
+        self._head: tuple[int, VerifiedBlockRecord] | None = None
+
+    async def peek(self) -> tuple[int, VerifiedBlockRecord] | None:
+        while self._head is None and self.next_seq <= self.last:
+            seq, self.next_seq = self.next_seq, self.next_seq + 1
+            message = await self.bus.message(self.stream, seq)
+            if message is None:
+                continue
+            try:
+                self._head = (seq, decode_verified(message.data, self.stream, seq))
+            except RecordError as e:
+                raise ForeignRecord(f"{e}: not a record this validator wrote") from None
+        return self._head
+
+    def pop(self) -> None:
+        self._head = None
 
 
 class ChainValidator:
     """Validates one chain until `stop` is set or its data turns out invalid."""
 
-    def __init__(self, settings: Settings, bus: Bus, genesis: bytes, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        settings: ValidatorSettings,
+        bus: Bus,
+        store: CheckpointStore,
+        genesis: bytes,
+        stop: asyncio.Event,
+    ) -> None:
         self.settings = settings
         self.bus = bus
+        self.store = store
         self.genesis = genesis
         self.stop = stop
-        self.raw_stream = raw_stream(genesis)
+        self.required_keys = bus.settings.storage_key_bytes
         self.progress = ValidatorProgress(genesis=genesis)
         self.client: LightClient | None = None
         self._raw_seq = 0
-        self._verified_last: tuple[int, bytes] = (0, b"")
+        self._verified_seq = 0
+        self._published_upto = 0
+        """Every block up to this number is in the verified stream."""
         self._batch: list[_Pending] = []
-        self._kv: KeyValue | None = None
+        self._batch_bytes = 0
+        self.consumer = OrderedConsumer(
+            bus,
+            ConsumerSpec(
+                stream=raw_stream(genesis),
+                subject=raw_subject(genesis),
+                durable=VALIDATOR_CONSUMER,
+                ack_wait_s=settings.validator_ack_wait_s,
+                max_ack_pending=MAX_ACK_PENDING,
+                max_fetch=settings.validator_fetch,
+                replicas=bus.settings.stream_replicas,
+            ),
+            stop,
+        )
         self._publisher: OrderedPublisher | None = None
-        self._sub: JetStreamContext.PullSubscription | None = None
-        self._record_size = 1
-        """Largest raw record of the last pull: sizes the next one."""
+        self._tail: _VerifiedTail | None = None
+        self._status_at = 0.0
 
-    # -- startup ---------------------------------------------------------------------------
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Validate until `stop`; waits out NATS outages (resuming from the checkpoint) and
+        writes the status on every way out."""
+        state, error = "stopped", None
+        try:
+            while not self.stop.is_set():
+                try:
+                    await self._session()
+                except BusError as e:
+                    if isinstance(e, BusUnavailable | ForeignRecord) or self.bus.nc.is_closed:
+                        raise
+                    log.warning(
+                        "chain %s: %s; resuming from the checkpoint once NATS answers",
+                        self.label,
+                        e,
+                    )
+                    await self.bus.wait_connected(self.stop)
+        except InvalidData as e:
+            self.progress.invalid_records += 1
+            state, error = "failed", str(e)
+            raise
+        except BaseException as e:
+            state, error = "failed", _one_line(e)
+            raise
+        finally:
+            self.progress.last_error = error
+            await self._close()
+            await self._write_status(state, error)
+
+    @property
+    def label(self) -> str:
+        return self.genesis.hex()[:16]
+
+    async def _session(self) -> None:
+        """From the checkpoint to `stop` (or the first failure)."""
+        await self.bus.ensure_stream(
+            raw_spec(self.bus.settings, self.genesis, self.bus.max_payload), owner=False
+        )
+        await self.bus.ensure_stream(
+            verified_spec(self.bus.settings, self.genesis, self.bus.max_payload), owner=True
+        )
+        await self._restore()
+        await self.consumer.start(self._raw_seq)
+        await self._write_status("running")
+        while not self.stop.is_set():
+            deliveries = await self.consumer.next_batch()
+            for delivery in deliveries:
+                self.progress.received = delivery.seq
+                self.progress.lag = delivery.pending + len(self._batch) + 1
+                await self._handle(delivery)
+            if time.monotonic() - self._status_at >= STATUS_EVERY_S:
+                await self._write_status("running")
+
+    async def _close(self) -> None:
+        if self._publisher is not None:
+            await self._publisher.close()
+        await self.consumer.close()
 
     async def _restore(self) -> None:
-        """Light client and raw position from KV; publisher position from the verified stream."""
-        assert self._kv is not None
-        key = checkpoint_key(self.genesis)
-        try:
-            entry = await self._kv.get(key)
-        except (KeyNotFoundError, NotFoundError):
-            entry = None
-        if entry is not None and entry.value:
-            cp = decode_checkpoint(entry.value, f"KV {key}", entry.revision or 0)
+        """Light client and positions from the checkpoint; the verified stream's tail after
+        it is kept for comparison."""
+        await self._close()
+        self.client, self._raw_seq, self._verified_seq, self._published_upto = None, 0, 0, 0
+        self._batch, self._batch_bytes = [], 0
+        payload = await self.store.load(self.genesis)
+        if payload is not None:
+            cp = decode_checkpoint(payload, f"checkpoint of {self.label}", 0)
             try:
                 self.client = LightClient.from_bytes(cp.state)
             except LightClientError as e:
-                raise BusError(f"checkpoint {key} holds unusable state: {e}") from None
+                raise BusError(f"checkpoint of {self.label} holds unusable state: {e}") from None
             if self.client.state.genesis_hash != self.genesis:
-                raise BusError(f"checkpoint {key} belongs to another chain")
-            self._raw_seq = cp.raw_seq
+                raise BusError(f"checkpoint of {self.label} belongs to another chain")
+            self._raw_seq, self._verified_seq = cp.raw_seq, cp.verified_seq
+            self._published_upto = cp.number
             self._note_finalized()
             log.info(
                 "chain %s: restored checkpoint at #%d (raw sequence %d)",
-                self.genesis.hex()[:16],
+                self.label,
                 cp.number,
                 cp.raw_seq,
             )
         stream, subject = verified_stream(self.genesis), verified_subject(self.genesis)
         last = await self.bus.last_message(stream, subject)
-        last_seq = 0
-        if last is not None:
-            record = decode_verified(last.data, stream, last.seq)
-            self._verified_last = (record.number, record.hash)
-            last_seq = last.seq
-            finalized = self.client.finalized.number if self.client is not None else 0
-            if record.number < finalized:
-                raise BusError(
-                    f"{stream} ends at #{record.number}, below the checkpoint #{finalized}"
-                )
+        last_seq = 0 if last is None else last.seq
+        self._tail = _VerifiedTail(self.bus, self.genesis, self._verified_seq, last_seq)
         self._publisher = OrderedPublisher(
             self.bus.nc,
             stream,
             subject,
             last_seq,
             self.bus.max_payload,
-            window=self.settings.publish_window,
+            window=self.bus.settings.publish_window,
+            stream_last_seq=await self.bus.last_seq(stream),
         )
 
-    async def _subscribe(self, start: int) -> JetStreamContext.PullSubscription:
-        """The durable consumer, re-created to deliver from raw sequence `start` on."""
-        with contextlib.suppress(NotFoundError):
-            await self.bus.js.delete_consumer(self.raw_stream, VALIDATOR_CONSUMER)
-        config = api.ConsumerConfig(
-            durable_name=VALIDATOR_CONSUMER,
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
-            ack_policy=api.AckPolicy.ALL,
-            ack_wait=self.settings.validator_ack_wait_s,
-            max_ack_pending=MAX_ACK_PENDING,
-            filter_subject=raw_subject(self.genesis),
-            num_replicas=self.settings.stream_replicas,
-        )
-        await self.bus.js.add_consumer(self.raw_stream, config)
-        return await self.bus.js.pull_subscribe_bind(VALIDATOR_CONSUMER, self.raw_stream)
+    # -- records ---------------------------------------------------------------------------
 
-    def fetch_size(self) -> int:
-        """Records per pull, so that one pull stays within FETCH_BYTES: a server disconnects a
-        client whose pending deliveries exceed its max_pending (64 MiB by default), and a
-        block proving a ~200 KB PinkSystemCode makes every record ~270 KB."""
-        return max(1, min(self.settings.validator_fetch, FETCH_BYTES // self._record_size))
+    def _invalid(self, seq: int, number: int | None, reason: str) -> InvalidData:
+        return InvalidData(self.genesis, seq, number, reason)
 
-    # -- main loop -------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        await self.bus.ensure_chain(self.genesis)
-        self._kv = await self.bus.kv()
-        await self._restore()
-        self._record_size = self.bus.max_payload
-        last_seen = self._raw_seq
-        self._sub = await self._subscribe(last_seen + 1)
-        await self._write_status("running")
+    async def _handle(self, delivery: Delivery) -> None:
+        seq = delivery.seq
         try:
-            while not self.stop.is_set():
-                assert self._sub is not None
-                try:
-                    msgs = await self._sub.fetch(self.fetch_size(), timeout=1.0)
-                except TimeoutError:
-                    continue
-                self._record_size = max([1, *(len(m.data) for m in msgs)])
-                for msg in msgs:
-                    seq = msg.metadata.sequence.stream
-                    if seq <= last_seen:
-                        continue
-                    if seq != last_seen + 1:
-                        await self._redeliver_from(last_seen + 1, seq)
-                        break
-                    last_seen = seq
-                    self.progress.received = seq
-                    self.progress.lag = msg.metadata.num_pending + len(self._batch) + 1
-                    await self._handle(seq, msg)
-            await self._write_status("stopped")
-        except InvalidData as e:
-            self.progress.invalid_records += 1
-            self.progress.last_error = str(e)
-            log.error("chain %s: validation stopped: %s", self.genesis.hex()[:16], e)
-            await self._write_status("failed", str(e))
-            raise
-        finally:
-            if self._publisher is not None:
-                await self._publisher.close()
-            await self._unsubscribe()
-
-    async def _redeliver_from(self, missing: int, delivered: int) -> None:
-        """Sequence `delivered` arrived while `missing` is next: deliveries were lost (a
-        reconnect, a slow-consumer disconnect) and would only come back after the ack wait.
-        Re-create the consumer at `missing` unless the stream really lacks it (purged): that
-        gap is invalid data, since the light client cannot skip a block."""
-        try:
-            await self.bus.message(self.raw_stream, missing)
-        except NotFoundError:
-            raise InvalidData(
-                missing, None, f"the raw stream has no message {missing} (next is {delivered})"
-            ) from None
-        log.warning(
-            "chain %s: raw sequence %d delivered while %d was expected (lost deliveries); "
-            "re-reading from %d",
-            self.genesis.hex()[:16],
-            delivered,
-            missing,
-            missing,
-        )
-        await self._unsubscribe()
-        self._sub = await self._subscribe(missing)
-
-    async def _unsubscribe(self) -> None:
-        sub, self._sub = self._sub, None
-        if sub is not None:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-
-    async def _handle(self, seq: int, msg: Msg) -> None:
-        try:
-            record = decode_raw(msg.data, self.raw_stream, seq)
+            record = decode_raw(delivery.data, raw_stream(self.genesis), seq)
         except RecordError as e:
-            raise InvalidData(seq, None, e.reason) from None
+            raise self._invalid(seq, None, e.reason) from None
         if isinstance(record, BootstrapRecord):
-            await self._bootstrap(seq, msg, record)
+            await self._bootstrap(delivery, record)
             return
         if self.client is None:
-            raise InvalidData(seq, record.number, "block record before the bootstrap record")
+            raise self._invalid(seq, record.number, "block record before the bootstrap record")
+        missing = [k for k in self.required_keys if k not in set(record.keys)]
+        if missing:
+            raise self._invalid(
+                seq,
+                record.number,
+                "the record does not prove the required storage key(s) "
+                + ", ".join(f"0x{k.hex()}" for k in missing),
+            )
         try:
             header = Header.decode(record.header)
         except CodecError as e:
-            raise InvalidData(seq, record.number, f"header does not decode: {e}") from None
+            raise self._invalid(seq, record.number, f"header does not decode: {e}") from None
         if header.number != record.number or header.hash() != record.hash:
-            raise InvalidData(
+            raise self._invalid(
                 seq,
                 record.number,
                 f"header is #{header.number} 0x{header.hash().hex()}, the record says "
                 f"#{record.number} 0x{record.hash.hex()}",
             )
-        self._batch.append(_Pending(seq, msg, record, header))
-        if len(self._batch) % BUFFER_WARNING == 0:
-            log.warning("%d blocks buffered waiting for a justification", len(self._batch))
+        self._buffer(_Pending(delivery, record, header))
         if record.justification is not None:
             await self._import_batch(record.justification)
 
-    async def _bootstrap(self, seq: int, msg: Msg, record: BootstrapRecord) -> None:
+    def _buffer(self, pending: _Pending) -> None:
+        """Hold a record until its batch's justification; bounded in count and bytes, since
+        a relayer that never sends a justification could otherwise fill memory."""
+        self._batch.append(pending)
+        self._batch_bytes += len(pending.delivery.data)
+        limit = self.settings.validator_max_buffer_bytes
+        if self._batch_bytes > limit or len(self._batch) >= MAX_ACK_PENDING:
+            raise self._invalid(
+                pending.seq,
+                pending.record.number,
+                f"{len(self._batch)} blocks ({self._batch_bytes} bytes) buffered without a "
+                f"justification, over the limit ({MAX_ACK_PENDING} blocks or "
+                f"validator_max_buffer_bytes = {limit}); a batch must end with a justification",
+            )
+        if len(self._batch) % BUFFER_WARNING == 0:
+            log.warning("%d blocks buffered waiting for a justification", len(self._batch))
+
+    async def _bootstrap(self, delivery: Delivery, record: BootstrapRecord) -> None:
+        seq = delivery.seq
         if self.client is not None:
-            raise InvalidData(seq, record.number, "second bootstrap record for this chain")
+            raise self._invalid(seq, record.number, "second bootstrap record for this chain")
         if record.genesis_hash != self.genesis:
-            raise InvalidData(seq, record.number, "bootstrap record of another chain")
+            raise self._invalid(seq, record.number, "bootstrap record of another chain")
         try:
             if record.number == 0:
                 self.client = LightClient.from_genesis_proof(
@@ -308,21 +425,21 @@ class ChainValidator:
             else:
                 self.client = self._checkpoint_client(seq, record)
         except LightClientError as e:
-            raise InvalidData(seq, record.number, f"bootstrap refused: {e}") from None
+            raise self._invalid(seq, record.number, f"bootstrap refused: {e}") from None
         log.info(
             "chain %s: light client started at #%d, set id %d",
-            self.genesis.hex()[:16],
+            self.label,
             record.number,
             self.client.authority_set.set_id,
         )
-        await msg.ack()
+        await delivery.ack()
         await self._checkpoint(seq)
 
     def _checkpoint_client(self, seq: int, record: BootstrapRecord) -> LightClient:
         """A checkpoint is trusted only if configured: it replaces trust in genesis."""
         expected = f"{record.number}:0x{record.hash.hex()}"
         if self.settings.trusted_checkpoint != expected:
-            raise InvalidData(
+            raise self._invalid(
                 seq,
                 record.number,
                 f"checkpoint {expected} is not trusted (set trusted_checkpoint to accept it)",
@@ -330,9 +447,9 @@ class ChainValidator:
         try:
             header = Header.decode(record.header)
         except CodecError as e:
-            raise InvalidData(seq, record.number, f"header does not decode: {e}") from None
+            raise self._invalid(seq, record.number, f"header does not decode: {e}") from None
         if header.hash() != record.hash or header.number != record.number:
-            raise InvalidData(seq, record.number, "checkpoint header is not the trusted block")
+            raise self._invalid(seq, record.number, "checkpoint header is not the trusted block")
         values = verify_storage_proof(
             header.state_root,
             record.proof,
@@ -347,7 +464,7 @@ class ChainValidator:
 
     async def _import_batch(self, justification: bytes) -> None:
         assert self.client is not None and self._publisher is not None
-        batch, self._batch = self._batch, []
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
         set_id = self.client.authority_set.set_id
         before = self.client.state
         last = batch[-1]
@@ -356,16 +473,7 @@ class ChainValidator:
         except LightClientError as e:
             number = e.number if e.number is not None else last.record.number
             seq = next((p.seq for p in batch if p.record.number == number), last.seq)
-            raise InvalidData(seq, number, str(e)) from None
-        replayed = [p.record.number for p in batch if p.record.number <= self._verified_last[0]]
-        if replayed:
-            log.info(
-                "chain %s: #%d..#%d are already in the verified stream (published before a "
-                "restart): re-verified, not re-published",
-                self.genesis.hex()[:16],
-                replayed[0],
-                replayed[-1],
-            )
+            raise self._invalid(seq, number, str(e)) from None
         try:
             for p in batch:
                 await self._publish(p, set_id, last.record.hash)
@@ -374,14 +482,15 @@ class ChainValidator:
             await self._publisher.flush()  # the good blocks before the bad one stay published
             raise
         await self._publisher.flush()
-        await last.msg.ack()
+        await last.delivery.ack()
         await self._checkpoint(last.seq)
         self.progress.lag = max(0, self.progress.lag - len(batch))
         await self._write_status("running")
 
     async def _publish(self, p: _Pending, set_id: int, justified_by: bytes) -> None:
-        """Check one finalized block's proof and body; publish it unless already published."""
-        assert self._publisher is not None
+        """Check one finalized block's proof and body; publish it unless the verified
+        stream's tail already holds exactly this block."""
+        assert self._publisher is not None and self._tail is not None
         record, header = p.record, p.header
         try:
             values = verify_storage_proof(
@@ -395,16 +504,8 @@ class ChainValidator:
                 header.extrinsics_root, record.body, number=record.number, block_hash=record.hash
             )
         except LightClientError as e:
-            raise InvalidData(p.seq, record.number, str(e)) from None
-        published_number, published_hash = self._verified_last
-        if record.number < published_number:
-            return
-        if record.number == published_number:
-            if record.hash != published_hash:
-                raise BusError(
-                    f"verified stream holds #{published_number} 0x{published_hash.hex()}, "
-                    f"re-verification gives 0x{record.hash.hex()}"
-                )
+            raise self._invalid(p.seq, record.number, str(e)) from None
+        if await self._already_published(record):
             return
         verified = VerifiedBlockRecord(
             number=record.number,
@@ -421,8 +522,31 @@ class ChainValidator:
             verified.to_bytes(),
             f"verified block #{record.number}",
         )
-        self._verified_last = (record.number, record.hash)
+        self._verified_seq = self._publisher.sent_seq
+        self._published_upto = record.number
         self.progress.verified_blocks += 1
+
+    async def _already_published(self, record: RawBlockRecord) -> bool:
+        """True when the verified stream's next unmatched record is this block; a different
+        record there was not written by this validator from this chain."""
+        assert self._tail is not None
+        if record.number <= self._published_upto:
+            return True
+        ahead = await self._tail.peek()
+        if ahead is None:
+            return False
+        seq, held = ahead
+        if held.number == record.number and held.hash == record.hash:
+            self._tail.pop()
+            self._verified_seq, self._published_upto = seq, record.number
+            return True
+        raise ForeignRecord(
+            f"{verified_stream(self.genesis)} sequence {seq} holds #{held.number} "
+            f"0x{held.hash.hex()} where the validator verified #{record.number} "
+            f"0x{record.hash.hex()}: a record this validator did not write. Delete it and "
+            f"what follows with `pinkpipe bus truncate --genesis 0x{self.genesis.hex()} "
+            f"--stream verified --after-seq {seq - 1}`, then restart"
+        )
 
     # -- durable state ---------------------------------------------------------------------
 
@@ -432,18 +556,20 @@ class ChainValidator:
         self.progress.set_id = self.client.authority_set.set_id
 
     async def _checkpoint(self, seq: int) -> None:
-        assert self.client is not None and self._kv is not None
+        assert self.client is not None
         finalized = self.client.finalized
         cp = ValidatorCheckpoint(
-            raw_seq=seq, number=finalized.number, hash=finalized.hash, state=self.client.to_bytes()
+            raw_seq=seq,
+            verified_seq=self._verified_seq,
+            number=finalized.number,
+            hash=finalized.hash,
+            state=self.client.to_bytes(),
         )
-        await self._kv.put(checkpoint_key(self.genesis), cp.to_bytes())
+        await self.store.save(self.genesis, cp.to_bytes())
         self._raw_seq = seq
         self._note_finalized()
 
     async def _write_status(self, state: str, error: str | None = None) -> None:
-        if self._kv is None:
-            return
         finalized = self.client.finalized if self.client is not None else None
         status = ValidatorStatus(
             state=state,  # type: ignore[arg-type]
@@ -456,51 +582,78 @@ class ChainValidator:
             last_error=error if error is not None else self.progress.last_error,
             updated_at=time.time(),
         )
+        self._status_at = time.monotonic()
         try:
-            await self._kv.put(status_key(self.genesis), status.to_bytes())
-        except (APIError, TimeoutError) as e:
-            log.warning("cannot write validator status: %s", e)
+            await asyncio.wait_for(self.store.save_status(self.genesis, status.to_bytes()), 5)
+        except (BusError, TimeoutError) as e:
+            log.warning("chain %s: cannot write the validator status: %s", self.label, e)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    if isinstance(error, PinkpipeError) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class ValidatorService:
     """Validates every chain found on the bus (or only the configured one)."""
 
-    def __init__(self, settings: Settings, bus: Bus, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        settings: ValidatorSettings,
+        bus: Bus,
+        store: CheckpointStore,
+        stop: asyncio.Event,
+    ) -> None:
         self.settings = settings
         self.bus = bus
+        self.store = store
         self.stop = stop
         self.chains: dict[bytes, ChainValidator] = {}
-        self.failed: list[InvalidData] = []
+        self.failed: dict[bytes, BaseException] = {}
 
     async def run(self) -> None:
-        """Until `stop`; a chain with invalid data stops alone, the others go on. Raises the
-        first `InvalidData` once every chain has stopped, so the process exits with code 3."""
+        """Until `stop`; a chain that fails stops alone, the others go on. Once every chain
+        has stopped and one failed, raises that failure (invalid data first), so the process
+        exit code says what happened."""
         tasks: dict[bytes, asyncio.Task[None]] = {}
         try:
             while not self.stop.is_set():
                 for genesis in await self._wanted():
                     if genesis not in tasks:
-                        validator = ChainValidator(self.settings, self.bus, genesis, self.stop)
+                        validator = ChainValidator(
+                            self.settings, self.bus, self.store, genesis, self.stop
+                        )
                         self.chains[genesis] = validator
                         tasks[genesis] = asyncio.create_task(validator.run())
                         log.info("validating chain %s", genesis.hex())
-                done = [g for g, t in tasks.items() if t.done()]
-                for genesis in done:
-                    error = tasks[genesis].exception()
-                    if isinstance(error, InvalidData):
-                        self.failed.append(error)
-                    elif error is not None:
-                        raise error
+                for genesis, task in tasks.items():
+                    if task.done() and genesis not in self.failed and task.exception():
+                        error = task.exception()
+                        assert error is not None
+                        self.failed[genesis] = error
+                        if not isinstance(error, InvalidData):
+                            log.error("chain %s stopped: %s", genesis.hex()[:16], _one_line(error))
                 if self.failed and all(t.done() for t in tasks.values()):
-                    raise self.failed[0]
+                    raise self.first_failure()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), 1.0)
         finally:
             self.stop.set()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
 
+    def first_failure(self) -> BaseException:
+        errors = list(self.failed.values())
+        return next((e for e in errors if isinstance(e, InvalidData)), errors[0])
+
     async def _wanted(self) -> list[bytes]:
         configured = self.settings.genesis_bytes
         if configured is not None:
             return [configured]
-        return await self.bus.chains()
+        try:
+            return await self.bus.chains()
+        except BusError as e:
+            log.warning("cannot list the chains on the bus: %s", e)
+            await self.bus.wait_connected(self.stop)
+            return []

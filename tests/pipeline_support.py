@@ -7,6 +7,7 @@ to the devnet over real WebSocket JSON-RPC.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -18,12 +19,16 @@ import pytest
 from nats.js import api
 
 from pinkpipe.app.config import Settings, load_settings
-from pinkpipe.bus.client import MSG_ID, Bus
+from pinkpipe.bus import Bus, CheckpointStore, load_secret, raw_spec, verified_spec
 from pinkpipe.bus.nats_server import EmbeddedNats
+from pinkpipe.bus.streams import MSG_ID
+from pinkpipe.relayer.config import RelayerSettings
 from pinkpipe.relayer.relayer import Relayer
-from pinkpipe.services.validator import ValidatorService
+from pinkpipe.services.validator import ValidatorService, ValidatorSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = Path(tempfile.mkdtemp(prefix="pinkpipe-tests-")) / "validator.secret"
+"""The validators of a test session share one checkpoint secret, outside the checkout."""
 PINKPIPE = PROJECT_ROOT / ".venv" / "bin" / "pinkpipe"
 
 
@@ -43,11 +48,30 @@ def nats_server_fixture(**options: Any) -> Callable[..., Iterator[str]]:
 
 def make_settings(nats_url: str, node_url: str | None = None, **overrides: Any) -> Settings:
     """Settings for a test: no config file, short timeouts so faults resolve quickly."""
-    defaults: dict[str, Any] = {"rpc_timeout_s": 2.0, "rpc_retries": 6}
+    defaults: dict[str, Any] = {
+        "rpc_timeout_s": 2.0,
+        "rpc_retries": 6,
+        "validator_secret_file": SECRET_FILE,
+    }
     return load_settings(
         default_file=False,
         **{**defaults, "nats_url": nats_url, "node_url": node_url, **overrides},
     )
+
+
+def make_relayer(settings: Settings, bus: Bus, node_url: str, stop: asyncio.Event) -> Relayer:
+    return Relayer(settings.section(RelayerSettings), bus, node_url, stop)
+
+
+async def make_validator(settings: Settings, bus: Bus, stop: asyncio.Event) -> ValidatorService:
+    store = await CheckpointStore.open(bus, load_secret(settings.validator_secret_path))
+    return ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
+
+
+async def ensure_chain(bus: Bus, genesis: bytes) -> None:
+    """Both streams of a chain, as their owners create them."""
+    await bus.ensure_stream(raw_spec(bus.settings, genesis, bus.max_payload), owner=True)
+    await bus.ensure_stream(verified_spec(bus.settings, genesis, bus.max_payload), owner=True)
 
 
 READ_BATCH = 128
@@ -124,8 +148,8 @@ async def running_pipeline(settings: Settings, bus: Bus, node_url: str) -> Async
     """Relayer + validator for the block's duration; on leaving, both are stopped and awaited
     (a failure of either is raised then, unless the block itself failed)."""
     stop = asyncio.Event()
-    relayer = Relayer(settings, bus, node_url, stop)
-    validator = ValidatorService(settings, bus, stop)
+    relayer = make_relayer(settings, bus, node_url, stop)
+    validator = await make_validator(settings, bus, stop)
     tasks = [asyncio.create_task(relayer.run()), asyncio.create_task(validator.run())]
     try:
         yield Pipeline(relayer, validator, stop, tasks)

@@ -7,8 +7,10 @@ so an operator reading a halted pipeline's log knows exactly what to inspect.
 
 from __future__ import annotations
 
+from pinkpipe.chain.errors import InvalidChainData
 
-class LightClientError(Exception):
+
+class LightClientError(InvalidChainData):
     """Base of every light-client failure; attributes say where it happened (None = n/a)."""
 
     def __init__(

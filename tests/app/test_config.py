@@ -9,13 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from pinkpipe.app.cli import cli
-from pinkpipe.app.config import (
-    DEFAULT_NATS_URL,
-    DEFAULT_STORAGE_KEYS,
-    ConfigError,
-    load_settings,
-    value_sources,
-)
+from pinkpipe.app.config import load_settings, value_sources
+from pinkpipe.bus.config import DEFAULT_NATS_URL, DEFAULT_STORAGE_KEYS
+from pinkpipe.chain.errors import ConfigError
 
 TOML = """
 nats_url = "nats://from-file:4222"
@@ -47,7 +43,7 @@ def test_defaults_without_any_source() -> None:
     assert s.nats_url is None and s.effective_nats_url == DEFAULT_NATS_URL
     assert s.stream_replicas == 1
     assert s.nats_max_payload == 8 * 1024 * 1024
-    assert s.storage_keys == DEFAULT_STORAGE_KEYS
+    assert s.storage_key_bytes == DEFAULT_STORAGE_KEYS
     assert len(s.storage_key_bytes) == 4
 
 
@@ -88,7 +84,7 @@ def test_env_list_value_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
         ('rpc_window = "many"\n', "rpc_window"),
         ('storage_keys = ["0xzz"]\n', "not hex"),
         ('genesis = "0x1234"\n', "32 bytes"),
-        ("this is not toml", "cannot read config file"),
+        ("this is not toml", "is not valid TOML"),
     ],
 )
 def test_bad_file_is_an_error_naming_the_setting(

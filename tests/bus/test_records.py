@@ -123,7 +123,7 @@ def test_raw_record_is_not_a_verified_record() -> None:
 
 
 def test_checkpoint_errors_name_the_kv_revision() -> None:
-    cp = ValidatorCheckpoint(raw_seq=5, number=4, hash=H1, state=b"\x01state")
+    cp = ValidatorCheckpoint(raw_seq=5, verified_seq=3, number=4, hash=H1, state=b"\x01state")
     assert decode_checkpoint(cp.to_bytes(), "KV x.checkpoint", 3) == cp
     with pytest.raises(RecordError, match=r"KV x\.checkpoint sequence 8"):
         decode_checkpoint(b'{"kind":"checkpoint"}', "KV x.checkpoint", 8)

@@ -17,7 +17,7 @@ from pinkpipe.chain.scale import encode_compact
 from pinkpipe.chain.trie import (
     DEFAULT_CHILD_STORAGE_PREFIX,
     EMPTY_TRIE_ROOT,
-    BadProof,
+    MalformedProof,
     NodeDecodeError,
     ProofIncomplete,
     TrieError,
@@ -262,25 +262,25 @@ def test_flipped_byte_in_any_rococo_proof_node_never_yields_a_value() -> None:
         for pos in {0, 1, len(node) // 2, len(node) - 1}:
             tampered = list(case.nodes)
             tampered[i] = node[:pos] + bytes((node[pos] ^ 0x01,)) + node[pos + 1 :]
-            with pytest.raises((BadProof, ProofIncomplete)):
+            with pytest.raises((MalformedProof, ProofIncomplete)):
                 verify_read_proof(case.header.state_root, tampered, [SYSTEM_EVENTS])
 
 
 def test_wrong_root_or_missing_root_is_bad_proof() -> None:
     root, nodes = smoldot_proof("timestamp_now_proof")
-    with pytest.raises(BadProof, match=r"root 0x[0-9a-f]{64} is not in the proof"):
+    with pytest.raises(MalformedProof, match=r"root 0x[0-9a-f]{64} is not in the proof"):
         verify_read_proof(bytes(32), nodes, [TIMESTAMP_NOW])
     without_root = [n for n in nodes if blake2_256(n) != root]
     assert len(without_root) == len(nodes) - 1
-    with pytest.raises(BadProof):
+    with pytest.raises(MalformedProof):
         verify_read_proof(root, without_root, [TIMESTAMP_NOW])
-    with pytest.raises(BadProof):
+    with pytest.raises(MalformedProof):
         verify_read_proof(root[:31], nodes, [TIMESTAMP_NOW])
 
 
 def test_linked_node_that_does_not_decode_is_bad_proof() -> None:
     garbage = b"\x01" + b"\xff" * 40
-    with pytest.raises(BadProof, match=blake2_256(garbage).hex()):
+    with pytest.raises(MalformedProof, match=blake2_256(garbage).hex()):
         verify_read_proof(blake2_256(garbage), [garbage], [b"k"])
 
 
@@ -288,11 +288,11 @@ def test_scale_proof_round_trip_and_strictness() -> None:
     _, nodes = smoldot_proof("example_proof_polkadot_genesis")
     encoded = encode_proof(nodes)
     assert decode_proof(encoded) == nodes
-    with pytest.raises(BadProof):
+    with pytest.raises(MalformedProof):
         decode_proof(encoded[:-1])
-    with pytest.raises(BadProof):
+    with pytest.raises(MalformedProof):
         decode_proof(encoded + b"\x00")
-    with pytest.raises(BadProof):
+    with pytest.raises(MalformedProof):
         decode_proof(b"\xfe\xff\xff\xff")  # claims ~1 billion nodes, has none
 
 
@@ -483,7 +483,7 @@ def test_proof_missing_a_node_is_incomplete_for_the_key(
     dropped = data.draw(st.integers(0, len(proof) - 1))
     rest = proof[:dropped] + proof[dropped + 1 :]
     if dropped == 0:  # the root comes first
-        with pytest.raises(BadProof):
+        with pytest.raises(MalformedProof):
             verify_read_proof(state.root(), rest, [key])
     else:
         with pytest.raises(ProofIncomplete) as e:

@@ -27,7 +27,7 @@ from pinkpipe.chain.grandpa import (
 )
 from pinkpipe.chain.header import DigestKind, Header
 from pinkpipe.chain.proof import verify_read_proof
-from pinkpipe.chain.trie import BadProof, ProofIncomplete, ordered_trie_root, trie_root
+from pinkpipe.chain.trie import MalformedProof, ProofIncomplete, ordered_trie_root, trie_root
 from pinkpipe.devnet import DevChain, DevnetConfig, DevnetError, Faults, UnknownBlock
 from pinkpipe.devnet.config import DEFAULT_BALANCE, dev_account
 from pinkpipe.devnet.faults import FaultError
@@ -486,7 +486,7 @@ def test_fault_wrong_state_root() -> None:
         assert truthful == (n != 5)
         proof = chain.read_proof(wanted, at)
         if n == 5:
-            with pytest.raises(BadProof):
+            with pytest.raises(MalformedProof):
                 verify_read_proof(header.state_root, proof, wanted)
         else:
             assert verify_read_proof(header.state_root, proof, wanted)[wanted[0]] is not None
@@ -508,7 +508,7 @@ def test_fault_truncated_proof() -> None:
         assert header is not None
         proof = chain.read_proof(wanted, at)
         if n == 3:
-            with pytest.raises((ProofIncomplete, BadProof)):
+            with pytest.raises((ProofIncomplete, MalformedProof)):
                 verify_read_proof(header.state_root, proof, wanted)
         else:
             assert all(verify_read_proof(header.state_root, proof, wanted).values())

@@ -38,7 +38,7 @@ from pinkpipe.chain.header import DigestItem, Header
 from pinkpipe.chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin, decode_messages
 from pinkpipe.chain.proof import verify_read_proof
 from pinkpipe.chain.scale import Reader
-from pinkpipe.chain.trie import BadProof, ProofIncomplete, ordered_trie_root
+from pinkpipe.chain.trie import MalformedProof, ProofIncomplete, ordered_trie_root
 from pinkpipe.devnet import DevChain, DevnetConfig
 from pinkpipe.devnet.cli import devnet, parse_faults
 from pinkpipe.devnet.config import DevnetError
@@ -550,7 +550,7 @@ async def test_every_data_fault_reaches_the_wire_at_its_block_only() -> None:
             proof = await rpc("state_getReadProof", [key], "0x" + header.hash().hex())
             nodes = [unhex(n) for n in proof["proof"]]
             if number == 2:
-                with pytest.raises(BadProof):
+                with pytest.raises(MalformedProof):
                     verify_read_proof(header.state_root, nodes, [keys.TIMESTAMP_NOW])
             else:
                 assert verify_read_proof(header.state_root, nodes, [keys.TIMESTAMP_NOW])

@@ -15,16 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pinkpipe.bus.client import (
-    VALIDATOR_KV_BUCKET,
-    Bus,
-    BusError,
-    raw_stream,
-    verified_stream,
-    verified_subject,
-)
+from pinkpipe.bus import Bus, BusError, raw_stream, verified_stream, verified_subject
 from pinkpipe.bus.nats_server import nats_server_binary
 from pinkpipe.bus.records import decode_verified
+from pinkpipe.bus.streams import CHECKPOINT_BUCKET
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
@@ -90,7 +84,7 @@ async def _wait_for_jetstream(url: str) -> None:
             return False
         try:
             await bus.js.account_info()
-            await bus.kv()
+            await bus.bucket(CHECKPOINT_BUCKET)
             return True
         except Exception:  # not elected yet: any JetStream error means try again
             return False
@@ -114,7 +108,7 @@ async def test_relayer_and_validator_on_a_replicated_cluster(cluster_urls: list[
         async with running_pipeline(settings, bus, devnet.url) as pipeline:
             await pipeline.wait_verified(BLOCKS, 60, f"#{BLOCKS} verified on the cluster")
 
-        for name in (raw_stream(genesis), verified_stream(genesis), f"KV_{VALIDATOR_KV_BUCKET}"):
+        for name in (raw_stream(genesis), verified_stream(genesis), f"KV_{CHECKPOINT_BUCKET}"):
             info = await bus.js.stream_info(name)
             assert info.config.num_replicas == NODES, name
             assert info.cluster is not None and len(info.cluster.replicas or []) == NODES - 1

@@ -10,9 +10,7 @@ import random
 import signal
 from pathlib import Path
 
-from nats.js.errors import NotFoundError
-
-from pinkpipe.bus.client import Bus, raw_stream, raw_subject, verified_stream, verified_subject
+from pinkpipe.bus import Bus, BusError, raw_stream, raw_subject, verified_stream, verified_subject
 from pinkpipe.bus.nats_server import EmbeddedNats
 from pinkpipe.bus.records import decode_raw, decode_verified
 from pinkpipe.devnet.chain import DevChain
@@ -160,5 +158,7 @@ async def _height(bus: Bus, genesis: bytes) -> int:
     """Blocks in the verified stream (0 before the stream exists)."""
     try:
         return await bus.last_seq(verified_stream(genesis))
-    except NotFoundError:
-        return 0
+    except BusError as e:
+        if "stream not found" in str(e):
+            return 0
+        raise

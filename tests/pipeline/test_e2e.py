@@ -11,27 +11,22 @@ import subprocess
 from pathlib import Path
 
 from pinkpipe.app.process import EXIT_FAILED
-from pinkpipe.bus.client import (
-    Bus,
-    msg_id,
-    raw_stream,
-    raw_subject,
-    status_key,
-    verified_stream,
-    verified_subject,
-)
+from pinkpipe.bus import Bus, msg_id, raw_stream, raw_subject, verified_stream, verified_subject
+from pinkpipe.bus.checkpoints import status_key
+from pinkpipe.bus.consumer import FETCH_BYTES
 from pinkpipe.bus.nats_server import EmbeddedNats
 from pinkpipe.bus.records import BootstrapRecord, decode_raw, decode_status, decode_verified
+from pinkpipe.bus.streams import CHECKPOINT_BUCKET
 from pinkpipe.chain.messages import Message, MessageOrigin
 from pinkpipe.chain.scale import encode_bytes, encode_u32
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
-from pinkpipe.relayer.relayer import Relayer
-from pinkpipe.services.validator import FETCH_BYTES, ValidatorService
 from tests.pipeline_support import (
     PINKPIPE,
+    make_relayer,
     make_settings,
+    make_validator,
     read_stream,
     running_pipeline,
     wait_for,
@@ -80,7 +75,7 @@ async def test_devnet_blocks_reach_the_verified_stream_complete_and_proven(
 
         verified = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
         raw = await read_stream(bus, raw_stream(genesis), raw_subject(genesis))
-        kv = await bus.kv()
+        kv = await bus.bucket(CHECKPOINT_BUCKET)
         status_entry = await kv.get(status_key(genesis))
         await bus.close()
 
@@ -190,14 +185,14 @@ async def test_records_proving_a_real_size_system_code_flow_through(tmp_path: Pa
         settings = make_settings(nats.url, devnet.url, rpc_timeout_s=10.0)  # 6 MB answers
         bus = await Bus.connect(settings)
         stop = asyncio.Event()
-        relayer = Relayer(settings, bus, devnet.url, stop)
+        relayer = make_relayer(settings, bus, devnet.url, stop)
         relaying = asyncio.create_task(relayer.run())
         await wait_for(
             lambda: relaying.done() or relayer.progress.published >= SYSTEM_CODE_BLOCKS,
             60,
             "relayed",
         )
-        validator = ValidatorService(settings, bus, stop)
+        validator = await make_validator(settings, bus, stop)
         validating = asyncio.create_task(validator.run())
 
         def finalized() -> int:
@@ -212,7 +207,9 @@ async def test_records_proving_a_real_size_system_code_flow_through(tmp_path: Pa
         await asyncio.gather(relaying, validating)
         verified = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
         await bus.close()
-        pulled = validator.chains[genesis].fetch_size() * max(len(m.data) for m in verified)
+        pulled = validator.chains[genesis].consumer.fetch_size() * max(
+            len(m.data) for m in verified
+        )
     assert pulled <= FETCH_BYTES < 64 * 1024 * 1024
     assert "Slow Consumer" not in nats.log_file.read_text()
     assert [m.seq for m in verified] == list(range(1, SYSTEM_CODE_BLOCKS + 1))

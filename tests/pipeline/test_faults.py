@@ -10,22 +10,17 @@ import pytest
 
 from pinkpipe.app.commands import run_validator
 from pinkpipe.app.process import EXIT_INVALID_DATA
-from pinkpipe.bus.client import (
-    VALIDATOR_CONSUMER,
-    Bus,
-    raw_stream,
-    raw_subject,
-    status_key,
-    verified_stream,
-    verified_subject,
-)
+from pinkpipe.bus import Bus, raw_stream, raw_subject, verified_stream, verified_subject
+from pinkpipe.bus.checkpoints import status_key
 from pinkpipe.bus.records import RawBlockRecord, decode_raw, decode_status, decode_verified
+from pinkpipe.bus.streams import CHECKPOINT_BUCKET, VALIDATOR_CONSUMER
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.faults import Faults
 from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
-from pinkpipe.relayer.relayer import Relayer
 from tests.pipeline_support import (
+    ensure_chain,
+    make_relayer,
     make_settings,
     nats_server_fixture,
     read_stream,
@@ -103,7 +98,7 @@ async def test_invalid_data_stops_validation_at_the_block(
         settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
         bus = await Bus.connect(settings)
         stop_relayer = asyncio.Event()
-        relayer = Relayer(settings, bus, devnet.url, stop_relayer)
+        relayer = make_relayer(settings, bus, devnet.url, stop_relayer)
         relaying = asyncio.create_task(relayer.run())
         await wait_for(lambda: relayer.progress.published >= PRODUCED, 30, "relayed")
         code = await asyncio.wait_for(run_validator(settings, asyncio.Event()), 30)
@@ -126,7 +121,7 @@ async def test_invalid_data_stops_validation_at_the_block(
             (m.seq, m.msg_id, m.data) for m in verified
         ]
 
-        kv = await bus.kv()
+        kv = await bus.bucket(CHECKPOINT_BUCKET)
         entry = await kv.get(status_key(genesis))
         status = decode_status(entry.value or b"", "status", entry.revision or 0)
         assert status.state == "failed"
@@ -178,11 +173,11 @@ async def test_an_invalid_record_stops_validation_naming_its_sequence(nats_url: 
     genesis = bytes.fromhex("5e" * 32)
     settings = make_settings(nats_url, genesis=genesis.hex())
     bus = await Bus.connect(settings)
-    await bus.ensure_chain(genesis)
+    await ensure_chain(bus, genesis)
     await bus.js.publish(raw_subject(genesis), b'{"kind": "block", "version": 1, "number": "7"}')
     code = await asyncio.wait_for(run_validator(settings, asyncio.Event()), 30)
     assert code == EXIT_INVALID_DATA
-    entry = await (await bus.kv()).get(status_key(genesis))
+    entry = await (await bus.bucket(CHECKPOINT_BUCKET)).get(status_key(genesis))
     status = decode_status(entry.value or b"", "status", entry.revision or 0)
     assert status.state == "failed" and status.last_error is not None
     assert "invalid record (raw stream sequence 1)" in status.last_error

@@ -20,15 +20,22 @@ from websockets.exceptions import ConnectionClosed
 
 from pinkpipe.app.commands import collect_status
 from pinkpipe.app.config import Settings
-from pinkpipe.bus.client import Bus, raw_stream, raw_subject, verified_stream, verified_subject
+from pinkpipe.bus import Bus, raw_stream, raw_subject, verified_stream, verified_subject
 from pinkpipe.bus.records import BootstrapRecord, decode_raw, decode_verified
 from pinkpipe.chain.scale import encode_bytes
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
-from pinkpipe.relayer.relayer import Relayer, RelayerError
-from pinkpipe.services.validator import InvalidData, ValidatorService
-from tests.pipeline_support import make_settings, nats_server_fixture, read_stream, wait_for
+from pinkpipe.relayer.relayer import RelayerError
+from pinkpipe.services.validator import InvalidData
+from tests.pipeline_support import (
+    make_relayer,
+    make_settings,
+    make_validator,
+    nats_server_fixture,
+    read_stream,
+    wait_for,
+)
 
 nats_url = nats_server_fixture()
 
@@ -46,7 +53,7 @@ def dev_chain(name: str, blocks: int, fork_at: int | None = None) -> DevChain:
 
 async def relay_until(settings: Settings, bus: Bus, url: str, number: int) -> None:
     stop = asyncio.Event()
-    relayer = Relayer(settings, bus, url, stop)
+    relayer = make_relayer(settings, bus, url, stop)
     task = asyncio.create_task(relayer.run())
     await wait_for(lambda: task.done() or relayer.progress.published >= number, 30, "relayed")
     stop.set()
@@ -65,7 +72,7 @@ async def test_a_node_contradicting_the_stream_stops_the_relayer(nats_url: str) 
         bus = await Bus.connect(settings)
         await relay_until(settings, bus, first.url, 60)
     async with DevnetServer(forked) as second:
-        relayer = Relayer(settings, bus, second.url, asyncio.Event())
+        relayer = make_relayer(settings, bus, second.url, asyncio.Event())
         with pytest.raises(RelayerError) as info:
             await asyncio.wait_for(relayer.run(), 30)
     message = str(info.value)
@@ -130,7 +137,7 @@ async def honest_and_forked(name: str) -> AsyncIterator[tuple[DevnetServer, Devn
 
 async def relay_into_conflict(settings: Settings, bus: Bus, url: str) -> str:
     """Run a relayer on `url` until it stops; the RelayerError's message."""
-    relayer = Relayer(settings, bus, url, asyncio.Event())
+    relayer = make_relayer(settings, bus, url, asyncio.Event())
     with pytest.raises(RelayerError) as info:
         await asyncio.wait_for(relayer.run(), 30)
     return str(info.value)
@@ -208,13 +215,13 @@ async def test_checkpoint_bootstrap_is_used_only_when_trusted(nats_url: str) -> 
         assert isinstance(boot, BootstrapRecord) and (boot.number, boot.hash) == (249, checkpoint)
         assert decode_raw(raw[1].data, "raw", 2).number == 250
 
-        untrusting = ValidatorService(base, bus, asyncio.Event())
+        untrusting = await make_validator(base, bus, asyncio.Event())
         with pytest.raises(InvalidData, match=r"checkpoint 249:0x[0-9a-f]+ is not trusted"):
             await asyncio.wait_for(untrusting.run(), 30)
 
         trusted = base.model_copy(update={"trusted_checkpoint": f"249:0x{checkpoint.hex()}"})
         stop = asyncio.Event()
-        validator = ValidatorService(trusted, bus, stop)
+        validator = await make_validator(trusted, bus, stop)
         task = asyncio.create_task(validator.run())
 
         def finalized() -> int:
