@@ -82,6 +82,8 @@ headers, so it only needs enough to recognise a replayed batch."""
 MAX_ACK_PENDING = 20_000
 """Records a batch may buffer before its justification arrives (nodes justify every ~512)."""
 BUFFER_WARNING = 2_048
+SESSION_RETRIES = 5
+"""Failures in a row (NATS up, no progress in between) before a chain is given up."""
 STATUS_EVERY_S = 10.0
 """A running validator rewrites its status at least this often, so a stale one shows."""
 _CHECKPOINT = re.compile(r"(\d+):(?:0x)?([0-9a-fA-F]{64})")
@@ -263,19 +265,27 @@ class ChainValidator:
         """Validate until `stop`; waits out NATS outages (resuming from the checkpoint) and
         writes the status on every way out."""
         state, error = "stopped", None
+        failures = 0
         try:
             while not self.stop.is_set():
+                batches = self.progress.verified_blocks
                 try:
                     await self._session()
                 except BusError as e:
                     if isinstance(e, BusUnavailable | ForeignRecord) or self.bus.nc.is_closed:
                         raise
+                    connected = self.bus.nc.is_connected
+                    failures = 0 if self.progress.verified_blocks > batches else failures + 1
+                    if connected and failures > SESSION_RETRIES:
+                        raise
                     log.warning(
-                        "chain %s: %s; resuming from the checkpoint once NATS answers",
+                        "chain %s: %s; resuming from the checkpoint%s",
                         self.label,
                         e,
+                        " once NATS answers" if not connected else f" (retry {failures})",
                     )
                     await self.bus.wait_connected(self.stop)
+                    await asyncio.sleep(min(2**failures, 30) if connected else 0)
         except InvalidData as e:
             self.progress.invalid_records += 1
             state, error = "failed", str(e)
