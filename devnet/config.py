@@ -12,9 +12,9 @@ from pathlib import Path
 
 from scalecodec.utils.ss58 import ss58_decode
 
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.errors import OperationalError
 from pinkpipe.devnet.faults import Faults
+from pinkpipe.devnet.keys import dev_keypair
 
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
 """Substrate's well-known development names, in the order the keyring lists them."""

@@ -42,7 +42,6 @@ from typing import Any
 import yaml
 from substrateinterface import Keypair
 
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.messages import (
     CLUSTER_EVENT_TOPIC,
@@ -72,6 +71,7 @@ from pinkpipe.devnet.config import (
 )
 from pinkpipe.devnet.extrinsics import ExtrinsicBuilder, ExtrinsicPool, ExtrinsicRejected
 from pinkpipe.devnet.genesis import SUDO_KEY
+from pinkpipe.devnet.keys import dev_keypair
 
 PALLET = "pallet"
 KEY_TYPES = ("ed25519", "sr25519")

@@ -13,7 +13,7 @@ from scalecodec.base import RuntimeConfiguration, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair, ed25519_verify
+from pinkpipe.chain.crypto import ed25519_verify
 from pinkpipe.chain.grandpa import (
     Authority,
     FinalityProof,
@@ -32,6 +32,7 @@ from pinkpipe.devnet import DevChain, DevnetConfig, DevnetError, Faults, Unknown
 from pinkpipe.devnet.config import DEFAULT_BALANCE, dev_account
 from pinkpipe.devnet.faults import FaultError
 from pinkpipe.devnet.genesis import AccountInfo, account_key
+from pinkpipe.devnet.keys import dev_keypair
 from pinkpipe.devnet.runtime import DEFAULT_METADATA_PATH, METADATA_ENV
 from pinkpipe.validator.errors import LightClientError
 from pinkpipe.validator.light_client import LightClient

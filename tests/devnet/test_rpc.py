@@ -26,7 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair, ed25519_verify
+from pinkpipe.chain.crypto import ed25519_verify
 from pinkpipe.chain.grandpa import (
     FinalityProof,
     Justification,
@@ -43,6 +43,7 @@ from pinkpipe.devnet import DevChain, DevnetConfig
 from pinkpipe.devnet.cli import devnet, parse_faults
 from pinkpipe.devnet.config import DevnetError
 from pinkpipe.devnet.extrinsics import ExtrinsicBuilder
+from pinkpipe.devnet.keys import dev_keypair
 from pinkpipe.devnet.rpc import BackgroundDevnet, DevnetServer, TransportFaults
 from tests.vectors import PROJECT_ROOT, VECTORS
 

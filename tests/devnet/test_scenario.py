@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.messages import (
     FORCE_PUSHED_PALLET,
@@ -32,6 +31,7 @@ from pinkpipe.chain.messages import (
 )
 from pinkpipe.devnet import DevChain, DevnetConfig
 from pinkpipe.devnet.extrinsics import ExtrinsicPool
+from pinkpipe.devnet.keys import dev_keypair
 from pinkpipe.devnet.rpc import DevnetServer
 from pinkpipe.devnet.scenario import (
     Scenario,
