@@ -172,8 +172,8 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=METADATA_ENV,
     show_envvar=True,
-    help="V14 metadata the devnet serves and encodes its calls by [default: "
-    "../shared/vectors/phala/phala_standalone_metadata.scale].",
+    help="V14 metadata the devnet serves and encodes its calls by [default: the Phala "
+    "standalone metadata packaged with pinkpipe].",
 )
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help=FAULT_HELP)
 def devnet(

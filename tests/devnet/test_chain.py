@@ -33,9 +33,10 @@ from pinkpipe.devnet.config import DEFAULT_BALANCE, dev_account
 from pinkpipe.devnet.faults import FaultError
 from pinkpipe.devnet.genesis import AccountInfo, account_key
 from pinkpipe.devnet.keys import dev_keypair
-from pinkpipe.devnet.runtime import DEFAULT_METADATA_PATH, METADATA_ENV
+from pinkpipe.devnet.runtime import METADATA_ENV, packaged_metadata
 from pinkpipe.validator.errors import LightClientError
 from pinkpipe.validator.light_client import LightClient
+from tests.vectors import VECTORS
 
 ALICE_ED25519 = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee"
 MESSAGE = b"\x00\x0cfoo\x10dest\x08hi"  # any SCALE bytes stand in for a Phala Message
@@ -578,8 +579,17 @@ def test_missing_metadata_names_the_path_and_how_to_set_it(
     monkeypatch.setenv(METADATA_ENV, str(tmp_path / "from-env.scale"))
     with pytest.raises(DevnetError, match=r"from-env\.scale"):
         DevChain(DevnetConfig())
-    monkeypatch.setenv(METADATA_ENV, str(DEFAULT_METADATA_PATH))
-    assert DevChain(DevnetConfig()).metadata == DEFAULT_METADATA_PATH.read_bytes()
+    shared = VECTORS / "phala" / "phala_standalone_metadata.scale"
+    monkeypatch.setenv(METADATA_ENV, str(shared))
+    assert DevChain(DevnetConfig()).metadata == shared.read_bytes()
+    monkeypatch.delenv(METADATA_ENV)
+    assert DevChain(DevnetConfig()).metadata == packaged_metadata().read_bytes()
+
+
+def test_packaged_metadata_is_the_shared_vector() -> None:
+    """The wheel's copy must not drift from the vector the tests prove the devnet against."""
+    shared = (VECTORS / "phala" / "phala_standalone_metadata.scale").read_bytes()
+    assert packaged_metadata().read_bytes() == shared
 
 
 # -- the light client accepts what the devnet serves ---------------------------------------
