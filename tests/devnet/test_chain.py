@@ -100,6 +100,7 @@ def genesis_set(chain: DevChain) -> tuple[tuple[Authority, ...], int]:
 # -- determinism ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_config_gives_identical_chains() -> None:
     a, b = make(set_period=7, justification_period=5), make(set_period=7, justification_period=5)
     for chain in (a, b):

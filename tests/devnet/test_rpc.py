@@ -616,6 +616,7 @@ def outbound_at(substrate: SubstrateInterface, block_hash: str) -> list[Message]
     return decode_messages(None if raw["result"] is None else unhex(raw["result"]))
 
 
+@pytest.mark.slow
 def test_substrate_interface_reads_the_devnet(background: BackgroundDevnet) -> None:
     substrate = SubstrateInterface(url=background.url)
     try:
@@ -633,6 +634,7 @@ def test_substrate_interface_reads_the_devnet(background: BackgroundDevnet) -> N
         substrate.close()
 
 
+@pytest.mark.slow
 def test_substrate_interface_extrinsics_land(background: BackgroundDevnet) -> None:
     substrate = SubstrateInterface(url=background.url)
     try:
@@ -686,6 +688,7 @@ def test_substrate_interface_extrinsics_land(background: BackgroundDevnet) -> No
         substrate.close()
 
 
+@pytest.mark.slow
 def test_substrate_interface_waits_for_inclusion() -> None:
     with BackgroundDevnet(new_chain(), block_time=0.2) as bg:
         substrate = SubstrateInterface(url=bg.url)
@@ -718,6 +721,7 @@ def test_devnet_command_explains_a_missing_metadata_file(tmp_path: Path) -> None
     assert bad.exit_code == 1 and "stall seconds must be finite" in bad.output
 
 
+@pytest.mark.slow
 def test_devnet_command_serves_until_interrupted() -> None:
     process = subprocess.Popen(
         [
