@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pinkpipe.devnet import DevChain, DevnetConfig
+from tests.devnet_process import running_devnet
 from tests.vectors import PROJECT_ROOT, WESTEND, WESTEND_GENESIS_HASH
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -106,24 +106,10 @@ def test_inspect_genesis_from_elsewhere(fresh_install: FreshInstall) -> None:
 
 def test_devnet_from_elsewhere_serves_the_packaged_metadata(fresh_install: FreshInstall) -> None:
     """`pinkpipe devnet --blocks 5` with no vectors around: same chain as in the checkout."""
-    process = subprocess.Popen(
-        [fresh_install.pinkpipe, "devnet", "--port", "0", "--blocks", "5", "--block-time", "0"],
-        cwd=fresh_install.elsewhere,
-        env=fresh_install.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
-    finally:
-        process.kill()
-        process.wait()
     expected = DevChain(DevnetConfig())
     expected.produce(5)
-    assert lines[0].strip() == f"genesis 0x{expected.genesis_hash.hex()}", lines
-    assert lines[1].startswith(f"best #5 0x{expected.best_hash.hex()}"), lines
-    assert lines[2].startswith("listening on ws://127.0.0.1:"), lines
+    pinkpipe, elsewhere, env = fresh_install.pinkpipe, fresh_install.elsewhere, fresh_install.env()
+    with running_devnet(pinkpipe, "--blocks", "5", cwd=elsewhere, env=env) as lines:
+        assert lines[0].strip() == f"genesis 0x{expected.genesis_hash.hex()}", lines
+        assert lines[1].startswith(f"best #5 0x{expected.best_hash.hex()}"), lines
+        assert lines[2].startswith("listening on ws://127.0.0.1:"), lines

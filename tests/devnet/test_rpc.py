@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -45,6 +43,7 @@ from pinkpipe.devnet.config import DevnetError
 from pinkpipe.devnet.extrinsics import ExtrinsicBuilder
 from pinkpipe.devnet.keys import dev_keypair
 from pinkpipe.devnet.rpc import BackgroundDevnet, DevnetServer, TransportFaults
+from tests.devnet_process import running_devnet
 from tests.vectors import PROJECT_ROOT, VECTORS
 
 ALICE = dev_keypair("Alice", "sr25519")
@@ -723,27 +722,9 @@ def test_devnet_command_explains_a_missing_metadata_file(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_devnet_command_serves_until_interrupted() -> None:
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "pinkpipe"),
-            "devnet",
-            "--port",
-            "0",
-            "--blocks",
-            "3",
-            "--block-time",
-            "0",
-            "--fault",
-            "reorder",
-        ],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
+    pinkpipe = Path(sys.executable).parent / "pinkpipe"
+    options = ("--blocks", "3", "--fault", "reorder")
+    with running_devnet(pinkpipe, *options, cwd=PROJECT_ROOT) as lines:
         assert lines[0].startswith("genesis 0x") and lines[1].startswith("best #3 ")
         url = lines[2].split("listening on ")[1].strip()
 
@@ -752,8 +733,3 @@ def test_devnet_command_serves_until_interrupted() -> None:
                 return await Rpc(client)("chain_getBlockHash")
 
         assert asyncio.run(head()) == lines[1].split()[2]
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-    finally:
-        process.kill()
-        process.wait()
