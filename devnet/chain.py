@@ -31,14 +31,20 @@ from dataclasses import dataclass
 
 from pinkpipe.chain import keys
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     FinalityProof,
     Justification,
     ScheduledChange,
     encode_consensus_log,
 )
-from pinkpipe.chain.header import DigestItem, DigestKind, Header, genesis_header
+from pinkpipe.chain.header import (
+    BABE_ENGINE_ID,
+    GRANDPA_ENGINE_ID,
+    DigestItem,
+    DigestKind,
+    Header,
+    genesis_header,
+)
 from pinkpipe.chain.scale import encode_compact, encode_u32, encode_u64
 from pinkpipe.chain.trie import TrieState, ordered_trie_root
 from pinkpipe.devnet.config import DevnetConfig, DevnetError, UnknownBlock
@@ -54,7 +60,6 @@ from pinkpipe.devnet.genesis import (
 )
 from pinkpipe.devnet.runtime import RuntimeInfo, load_runtime
 
-BABE_ENGINE_ID = b"BABE"
 BABE_SECONDARY_PLAIN = 2
 """`PreDigest::SecondaryPlain` variant index (Primary=1, SecondaryPlain=2, SecondaryVRF=3)."""
 EXTRINSIC_V4_UNSIGNED = 0x04

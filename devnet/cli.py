@@ -11,10 +11,11 @@ from pathlib import Path
 import click
 
 from pinkpipe.chain.header import Header
+from pinkpipe.chain.hextext import hex_of
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig, DevnetError
 from pinkpipe.devnet.faults import FaultError, Faults
-from pinkpipe.devnet.rpc import DevnetServer, TransportFaults, hex_of
+from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
 from pinkpipe.devnet.runtime import METADATA_ENV
 from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
 

@@ -530,17 +530,18 @@ def test_fault_bad_body() -> None:
     assert ordered_trie_root(body or []) == header_at(chain, 2).extrinsics_root
 
 
-def test_faults_parse_and_validation() -> None:
-    faults = Faults.parse("wrong_state_root=5, truncated_proof_at=7")
+def test_fault_switches_and_validation() -> None:
+    faults = Faults()
+    faults.set("wrong_state_root", 5)
+    faults.set("truncated_proof_at", 7)
     assert faults.active() == {"wrong_state_root": 5, "truncated_proof": 7}
-    assert Faults.parse("") == Faults()
     assert "bad_body" in Faults.names()
     with pytest.raises(FaultError, match="unknown fault"):
-        Faults.parse("nope=1")
-    with pytest.raises(FaultError, match="name=block"):
-        Faults.parse("bad_body")
+        faults.set("nope", 1)
     with pytest.raises(FaultError, match=">= 1"):
         faults.set("bad_body", 0)
+    faults.clear()
+    assert faults == Faults()
 
 
 @pytest.mark.parametrize(

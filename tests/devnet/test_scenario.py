@@ -234,7 +234,10 @@ CLUSTER = {"deploy_cluster": {"name": "c", "owner": "Alice"}}
             step(deploy_cluster={"owner": "Alice", "deposit": -1}),
             "field 'deposit': must be an integer in 0..2^128-1",
         ),
-        (step(deploy_cluster={"owner": "Alice", "id": "0x12"}), "field 'id': must be 32 bytes"),
+        (
+            step(deploy_cluster={"owner": "Alice", "id": "0x12"}),
+            "field 'id': not 32 bytes long but 1",
+        ),
         (
             step(deploy_cluster={"owner": "Alice", "workers": [{"pubkey": "0x00"}]}),
             "field 'workers'",
@@ -289,7 +292,7 @@ CLUSTER = {"deploy_cluster": {"name": "c", "owner": "Alice"}}
         ),
         (
             step(command={"contract": "0x" + "00" * 32, "sender": "Bob", "message": "00"}),
-            "field 'message': must be a 0x-prefixed hex string",
+            "field 'message': not 0x-prefixed hex",
         ),
         (step(message={"sender": "Bob", "topic": "t", "payload": "0xzz"}), "field 'payload'"),
         (
