@@ -33,7 +33,7 @@ from pinkpipe.devnet.config import DEFAULT_BALANCE, dev_account
 from pinkpipe.devnet.faults import FaultError
 from pinkpipe.devnet.genesis import AccountInfo, account_key
 from pinkpipe.devnet.keys import dev_keypair
-from pinkpipe.devnet.runtime import METADATA_ENV, packaged_metadata
+from pinkpipe.devnet.runtime import METADATA_ENV, metadata_path, packaged_metadata
 from pinkpipe.validator.errors import LightClientError
 from pinkpipe.validator.light_client import LightClient
 from tests.vectors import VECTORS
@@ -583,8 +583,10 @@ def test_missing_metadata_names_the_path_and_how_to_set_it(
         DevChain(DevnetConfig())
     shared = VECTORS / "phala" / "phala_standalone_metadata.scale"
     monkeypatch.setenv(METADATA_ENV, str(shared))
-    assert DevChain(DevnetConfig()).metadata == shared.read_bytes()
+    assert metadata_path() == shared
+    assert metadata_path(tmp_path / "configured.scale") == tmp_path / "configured.scale"
     monkeypatch.delenv(METADATA_ENV)
+    assert metadata_path() == packaged_metadata()
     assert DevChain(DevnetConfig()).metadata == packaged_metadata().read_bytes()
 
 
