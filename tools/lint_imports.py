@@ -5,7 +5,8 @@ subpackages live in top-level folders mapped by `[tool.setuptools.package-dir]`,
 `pinkpipe/` folder holds only `__init__.py` and `__main__.py` and the editable install resolves
 the rest through an import hook grimp does not see. This script lays out, in a temporary
 directory, the tree a wheel would install (symlinks to the mapped folders) and runs
-`lint-imports` from there. Usage: `python tools/lint_imports.py` from the project root.
+`lint-imports` from there. Usage: `python tools/lint_imports.py [PROJECT_ROOT]` (default: the
+checkout this script is in).
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def lay_out_installed_tree(folders: dict[str, Path], view: Path) -> None:
                 (target / entry.name).symlink_to(entry)
 
 
-def main() -> int:
-    pyproject = PROJECT_ROOT / "pyproject.toml"
+def check(project_root: Path) -> int:
+    """Exit status of the contracts of `project_root`'s pyproject.toml on its tree."""
+    pyproject = project_root / "pyproject.toml"
     config = tomllib.loads(pyproject.read_text())
     missing = uncovered_packages(config)
     if missing:
@@ -67,11 +69,11 @@ def main() -> int:
     lint_imports = Path(sys.executable).parent / "lint-imports"
     with tempfile.TemporaryDirectory(prefix="pinkpipe-imports-") as tmp:
         view = Path(tmp)
-        lay_out_installed_tree(package_folders(config, PROJECT_ROOT), view)
+        lay_out_installed_tree(package_folders(config, project_root), view)
         # lint-imports puts its working directory first on sys.path: run it inside the view.
         command = [str(lint_imports), "--no-cache", str(pyproject)]
         return subprocess.run(command, cwd=view, check=False).returncode
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else PROJECT_ROOT))
