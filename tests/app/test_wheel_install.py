@@ -56,9 +56,9 @@ def _run_checked(*args: str | Path) -> None:
 
 @pytest.fixture(scope="module")
 def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshInstall]:
-    """Wheel built as `make` installs (pip's build isolation, from the configured index);
-    no dependency is downloaded: they are reused from this venv through a .pth line (a path
-    added that way has its own .pth files ignored, so this venv's editable hook stays out)."""
+    """Wheel built offline with this venv's setuptools (no build isolation); no dependency is
+    downloaded: they are reused from this venv through a .pth line (a path added that way has
+    its own .pth files ignored, so this venv's editable hook stays out)."""
     root = tmp_path_factory.mktemp("wheel-install")
     source, wheels, venv = root / "source", root / "wheels", root / "venv"
     elsewhere = root / "elsewhere"
@@ -66,7 +66,7 @@ def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshIns
     # A copy, so setuptools' build/ and a stale egg-info in the checkout cannot leak in.
     shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     pip = (sys.executable, "-m", "pip")
-    _run_checked(*pip, "wheel", "--no-deps", "-q", "-w", wheels, source)
+    _run_checked(*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, source)
     (wheel,) = wheels.glob("pinkpipe-*.whl")
     _run_checked(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
