@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pinkpipe.chain.errors import InvalidChainData
 from pinkpipe.chain.header import GRANDPA_ENGINE_ID, DigestKind, Header, read_headers
 from pinkpipe.chain.keys import GENESIS_KEYS
 from pinkpipe.chain.scale import (
@@ -67,7 +68,7 @@ def encode_versioned_authorities(authorities: tuple[Authority, ...] | list[Autho
     return bytes([AUTHORITIES_VERSION]) + encode_authority_list(authorities)
 
 
-class GenesisGrandpaError(ValueError):
+class GenesisGrandpaError(InvalidChainData):
     """Genesis storage whose GRANDPA set cannot be read; `key` is the storage key at fault."""
 
     def __init__(self, reason: str, key: bytes | None = None) -> None:

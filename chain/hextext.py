@@ -7,12 +7,15 @@ prefix where: `f"{what} is {error}"`.
 
 from __future__ import annotations
 
+from pinkpipe.chain.errors import InvalidChainData
+
 SHOWN = 40
 """Characters of bad input quoted in an error."""
 
 
-class HexError(ValueError):
-    """Text that should be hex bytes is not."""
+class HexError(InvalidChainData, ValueError):
+    """Text that should be hex bytes is not (callers that read operator input re-raise it as
+    their usage error)."""
 
 
 def _shown(value: object) -> str:

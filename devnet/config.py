@@ -27,7 +27,7 @@ class DevnetError(OperationalError):
     """Any devnet failure: bad configuration, unknown block, invalid request to the chain."""
 
 
-class UnknownBlock(DevnetError):
+class NoSuchBlock(DevnetError):
     """A block hash or number the chain does not have."""
 
 

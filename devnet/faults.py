@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from pinkpipe.chain.errors import ConfigError
 from pinkpipe.chain.grandpa import Justification, SignedPrecommit
 from pinkpipe.chain.hashing import blake2_256
 
 
-class FaultError(ValueError):
+class FaultError(ConfigError):
     """A fault specification that names an unknown fault or a bad block number."""
 
 

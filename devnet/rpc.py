@@ -39,7 +39,7 @@ from pinkpipe.chain.hextext import HexError, hex_of, parse_hex
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetError
 from pinkpipe.devnet.extrinsics import ExtrinsicPool
-from pinkpipe.devnet.jsonrpc import RpcError
+from pinkpipe.devnet.jsonrpc import JsonRpcError
 
 T = TypeVar("T")
 
@@ -58,8 +58,8 @@ SS58_FORMAT = 30
 GRANDPA_ENGINE = list(GRANDPA_ENGINE_ID)
 
 
-def bad_params(detail: str) -> RpcError:
-    return RpcError(INVALID_PARAMS, "Invalid params", detail)
+def bad_params(detail: str) -> JsonRpcError:
+    return JsonRpcError(INVALID_PARAMS, "Invalid params", detail)
 
 
 def _package_version() -> str:
@@ -387,10 +387,10 @@ class DevnetServer:
         try:
             request = json.loads(text)
         except (json.JSONDecodeError, RecursionError):
-            return _dumps(_error(None, RpcError(PARSE_ERROR, "Parse error")))
+            return _dumps(_error(None, JsonRpcError(PARSE_ERROR, "Parse error")))
         if isinstance(request, list):
             if not request:
-                return _dumps(_error(None, RpcError(INVALID_REQUEST, "Invalid request")))
+                return _dumps(_error(None, JsonRpcError(INVALID_REQUEST, "Invalid request")))
             answers = [a for a in (self._handle_one(r, conn) for r in request) if a is not None]
             if self.faults.reorder:
                 answers.reverse()
@@ -400,7 +400,7 @@ class DevnetServer:
 
     def _handle_one(self, request: Any, conn: _Connection | None) -> dict[str, Any] | None:
         if not isinstance(request, dict):
-            return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error(None, JsonRpcError(INVALID_REQUEST, "Invalid request"))
         request_id = request.get("id")
         valid_id = request_id is None or (
             isinstance(request_id, str | int) and not isinstance(request_id, bool)
@@ -408,30 +408,30 @@ class DevnetServer:
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str) or not valid_id:
             return _error(
-                request_id if valid_id else None, RpcError(INVALID_REQUEST, "Invalid request")
+                request_id if valid_id else None, JsonRpcError(INVALID_REQUEST, "Invalid request")
             )
         params = request.get("params", [])
         try:
             result = self.call(method, params, conn)
-        except RpcError as e:
+        except JsonRpcError as e:
             return None if "id" not in request else _error(request_id, e)
         except Exception as e:  # an adapter must answer, not drop the connection, on a bug
-            error = RpcError(INTERNAL_ERROR, "Internal error", f"{type(e).__name__}: {e}")
+            error = JsonRpcError(INTERNAL_ERROR, "Internal error", f"{type(e).__name__}: {e}")
             return None if "id" not in request else _error(request_id, error)
         if "id" not in request:
             return None
         return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
     def call(self, method: str, params: Any, conn: _Connection | None = None) -> Any:
-        """Run one method with its params (a list, an object or null); raises `RpcError`."""
+        """Run one method with its params (a list, an object or null); raises `JsonRpcError`."""
         entry = self._methods.get(method)
         if entry is None:
-            raise RpcError(METHOD_NOT_FOUND, "Method not found")
+            raise JsonRpcError(METHOD_NOT_FOUND, "Method not found")
         args = _positional(params, entry.params)
         if not entry.subscription:
             return entry.handler(*args)
         if conn is None:
-            raise RpcError(
+            raise JsonRpcError(
                 METHOD_NOT_FOUND, "Method not found", "subscriptions need a WebSocket connection"
             )
         return entry.handler(conn, method, *args)
@@ -502,7 +502,7 @@ class DevnetServer:
         """A block hash for state queries; unknown ones fail as on a node."""
         block_hash = self._hash_or_best(value)
         if self.chain.header(block_hash) is None:
-            raise RpcError(
+            raise JsonRpcError(
                 STATE_CLIENT_ERROR,
                 f"Client error: UnknownBlock: State already discarded for {hex_of(block_hash)}",
             )
@@ -537,7 +537,7 @@ class DevnetServer:
     def _prove_finality(self, block: Any) -> str | None:
         number = _block_number(block)
         if number > self.chain.finalized_number:
-            raise RpcError(
+            raise JsonRpcError(
                 GRANDPA_PROVE_FINALITY, "GRANDPA prove finality rpc failed: Block not yet finalized"
             )
         proof = self.chain.prove_finality(number)
@@ -564,7 +564,7 @@ class DevnetServer:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise bad_params(f"count must be a non-negative integer, got {count!r}")
         if count > KEYS_PAGED_MAX:
-            raise RpcError(
+            raise JsonRpcError(
                 STATE_INVALID_COUNT,
                 f"count exceeds maximum value. value: {count}, max: {KEYS_PAGED_MAX}",
             )
@@ -640,7 +640,7 @@ def _positional(params: Any, names: tuple[str, ...]) -> list[Any]:
     return [*params, *([None] * (len(names) - len(params)))]
 
 
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+def _error(request_id: Any, error: JsonRpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": error.error_object(), "id": request_id}
 
 

@@ -28,7 +28,7 @@ from pinkpipe.chain.grandpa import (
 from pinkpipe.chain.header import DigestKind, Header
 from pinkpipe.chain.proof import verify_read_proof
 from pinkpipe.chain.trie import MalformedProof, ProofIncomplete, ordered_trie_root, trie_root
-from pinkpipe.devnet import DevChain, DevnetConfig, DevnetError, Faults, UnknownBlock
+from pinkpipe.devnet import DevChain, DevnetConfig, DevnetError, Faults, NoSuchBlock
 from pinkpipe.devnet.config import DEFAULT_BALANCE, dev_account
 from pinkpipe.devnet.faults import FaultError
 from pinkpipe.devnet.genesis import AccountInfo, account_key
@@ -317,13 +317,13 @@ def test_unknown_blocks() -> None:
     unknown = b"\x42" * 32
     assert chain.header(unknown) is None and chain.body(unknown) is None
     assert chain.justification(unknown) is None and chain.block_number(unknown) is None
-    with pytest.raises(UnknownBlock, match="0x4242"):
+    with pytest.raises(NoSuchBlock, match="0x4242"):
         chain.storage(keys.TIMESTAMP_NOW, unknown)
-    with pytest.raises(UnknownBlock):
+    with pytest.raises(NoSuchBlock):
         chain.read_proof([keys.TIMESTAMP_NOW], unknown)
-    with pytest.raises(UnknownBlock):
+    with pytest.raises(NoSuchBlock):
         chain.keys_paged(b"", 1, None, unknown)
-    with pytest.raises(UnknownBlock, match="#3"):
+    with pytest.raises(NoSuchBlock, match="#3"):
         chain.block(3)
 
 
