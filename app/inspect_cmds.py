@@ -12,15 +12,10 @@ from typing import Any
 import click
 
 from pinkpipe.app.inspect_header import header
-from pinkpipe.chain.grandpa import Authority, decode_authority_list, decode_versioned_authorities
+from pinkpipe.chain.grandpa import GenesisGrandpaError, genesis_grandpa
 from pinkpipe.chain.header import genesis_header
-from pinkpipe.chain.keys import (
-    GRANDPA_AUTHORITIES,
-    GRANDPA_AUTHORITIES_WELL_KNOWN,
-    GRANDPA_CURRENT_SET_ID,
-)
+from pinkpipe.chain.hextext import HexError, parse_hex
 from pinkpipe.chain.proof import ReadProof, decode_proof
-from pinkpipe.chain.scale import CodecError, Reader
 from pinkpipe.chain.trie import DEFAULT_CHILD_STORAGE_PREFIX, ProofIncomplete, TrieError, TrieState
 
 
@@ -34,12 +29,10 @@ inspect.add_command(header)
 
 def _unhex(text: object, what: str) -> bytes:
     """Hex text (0x optional) from the command line or a JSON document, else a clean error."""
-    if not isinstance(text, str):
-        raise click.ClickException(f"{what} is not a hex string: {text!r:.80}")
     try:
-        return bytes.fromhex(text.strip().removeprefix("0x"))
-    except ValueError:
-        raise click.ClickException(f"{what} is not hex: {text[:80]!r}") from None
+        return parse_hex(text.strip() if isinstance(text, str) else text, prefix_optional=True)
+    except HexError as e:
+        raise click.ClickException(f"{what} is {e}") from None
 
 
 def _load_json(path: Path) -> Any:
@@ -80,31 +73,6 @@ def _genesis_storage(
     return top, children
 
 
-def _grandpa_authorities(top: dict[bytes, bytes]) -> tuple[str, tuple[Authority, ...]]:
-    try:
-        if GRANDPA_AUTHORITIES_WELL_KNOWN in top:
-            value = top[GRANDPA_AUTHORITIES_WELL_KNOWN]
-            return ":grandpa_authorities", decode_versioned_authorities(value)
-        if GRANDPA_AUTHORITIES in top:
-            return "Grandpa::Authorities", decode_authority_list(top[GRANDPA_AUTHORITIES])
-    except CodecError as e:
-        raise click.ClickException(f"GRANDPA authorities do not decode: {e}") from None
-    return "none", ()
-
-
-def _set_id(top: dict[bytes, bytes]) -> int:
-    value = top.get(GRANDPA_CURRENT_SET_ID)
-    if value is None:
-        return 0
-    try:
-        r = Reader(value)
-        set_id = r.u64()
-        r.finish("Grandpa::CurrentSetId")
-    except CodecError as e:
-        raise click.ClickException(f"Grandpa::CurrentSetId does not decode: {e}") from None
-    return set_id
-
-
 @inspect.command()
 @click.argument("chain_spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -123,14 +91,17 @@ def genesis(chain_spec: Path, state_version: int) -> None:
     except TrieError as e:
         raise click.ClickException(f"{chain_spec}: {e}") from None
     root = state.root()
-    source, authorities = _grandpa_authorities(top)
+    try:
+        grandpa = genesis_grandpa(top)
+    except GenesisGrandpaError as e:
+        raise click.ClickException(f"{chain_spec}: {e}") from None
     click.echo(f"genesis hash:   0x{genesis_header(root).hash().hex()}")
     click.echo(f"state root:     0x{root.hex()}")
     click.echo(f"state version:  V{state_version} (--state-version)")
     click.echo(f"keys:           {len(top)} top, {len(children)} child tries")
-    click.echo(f"grandpa set id: {_set_id(top)}")
-    click.echo(f"grandpa authorities: {len(authorities)} (from {source})")
-    for a in authorities:
+    click.echo(f"grandpa set id: {grandpa.set_id}")
+    click.echo(f"grandpa authorities: {len(grandpa.authorities)} (from {grandpa.source})")
+    for a in grandpa.authorities:
         click.echo(f"  0x{a.id.hex()} weight {a.weight}")
 
 
@@ -153,8 +124,8 @@ def _proof_nodes(path: Path) -> list[bytes]:
             )
         return [_unhex(n, f"{path}: proof node") for n in doc]
     try:
-        scale = bytes.fromhex(text.decode("ascii").removeprefix("0x"))
-    except (UnicodeDecodeError, ValueError):
+        scale = parse_hex(text.decode("ascii"), prefix_optional=True)
+    except (UnicodeDecodeError, HexError):
         scale = data
     try:
         return decode_proof(scale)

@@ -10,7 +10,6 @@ import sys
 import click
 
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     ConsensusLog,
     ForcedChange,
@@ -20,24 +19,10 @@ from pinkpipe.chain.grandpa import (
     ScheduledChange,
     decode_consensus_log,
 )
-from pinkpipe.chain.header import DigestItem, DigestKind, Header
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, DigestItem, DigestKind, Header
+from pinkpipe.chain.hextext import HexError, parse_hex
 from pinkpipe.chain.scale import CodecError
 
-ENGINE_NAMES = {
-    b"BABE": "BABE",
-    b"aura": "Aura",
-    b"FRNK": "GRANDPA",
-    b"BEEF": "BEEFY",
-    b"POL1": "parachains",
-    b"pow_": "PoW",
-}
-KIND_LABELS = {
-    DigestKind.OTHER: "other",
-    DigestKind.CONSENSUS: "consensus",
-    DigestKind.SEAL: "seal",
-    DigestKind.PRE_RUNTIME: "pre-runtime",
-    DigestKind.RUNTIME_ENVIRONMENT_UPDATED: "runtime environment updated",
-}
 SHORT = 64
 """Bytes of a digest item's data shown without --full."""
 
@@ -46,19 +31,10 @@ def read_hex_argument(text: str) -> bytes:
     """HEX, or `-` for hex on stdin; 0x prefix and surrounding whitespace allowed."""
     if text == "-":
         text = sys.stdin.read()
-    cleaned = "".join(text.split()).removeprefix("0x")
     try:
-        return bytes.fromhex(cleaned)
-    except ValueError:
-        shown = cleaned[:40] + ("…" if len(cleaned) > 40 else "")
-        raise click.ClickException(f"not hex: {shown!r}") from None
-
-
-def engine_label(engine: bytes) -> str:
-    text = engine.decode("latin-1")
-    shown = text if text.isascii() and text.isprintable() else f"0x{engine.hex()}"
-    name = ENGINE_NAMES.get(engine)
-    return f"{shown} ({name})" if name and name != shown else shown
+        return parse_hex("".join(text.split()), prefix_optional=True)
+    except HexError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def data_hex(data: bytes, full: bool) -> str:
@@ -94,12 +70,9 @@ def describe_grandpa_log(log: ConsensusLog) -> list[str]:
 
 def describe_item(item: DigestItem, full: bool) -> list[str]:
     """One digest item as lines; GRANDPA logs decoded, everything else shown raw."""
-    label = KIND_LABELS[item.kind]
+    head = item.label()
     if item.kind is DigestKind.RUNTIME_ENVIRONMENT_UPDATED:
-        return [label]
-    if item.engine is None:
-        return [f"{label}: {data_hex(item.data, full)}"]
-    head = f"{label} {engine_label(item.engine)}"
+        return [head]
     if item.kind is DigestKind.CONSENSUS and item.engine == GRANDPA_ENGINE_ID:
         try:
             first, *rest = describe_grandpa_log(decode_consensus_log(item.data))

@@ -47,9 +47,10 @@ from pinkpipe.bus.config import DEFAULT_STORAGE_KEYS  # noqa: E402
 from pinkpipe.bus.nats_server import EmbeddedNats  # noqa: E402
 from pinkpipe.bus.records import RawBlockRecord, decode_raw  # noqa: E402
 from pinkpipe.chain.header import Header  # noqa: E402
+from pinkpipe.chain.keys import GENESIS_KEYS  # noqa: E402
 from pinkpipe.relayer.node import Node, parse_block  # noqa: E402
 from pinkpipe.validator.justification import verify_justification  # noqa: E402
-from pinkpipe.validator.light_client import GENESIS_KEYS, LightClient  # noqa: E402
+from pinkpipe.validator.light_client import LightClient  # noqa: E402
 from pinkpipe.validator.storage import verify_body, verify_storage_proof  # noqa: E402
 
 PINKPIPE = ROOT / ".venv" / "bin" / "pinkpipe"

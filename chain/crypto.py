@@ -1,18 +1,13 @@
-"""Signature helpers: ed25519 (GRANDPA votes) and sr25519/ed25519 development keys.
+"""Signature verification: ed25519, as GRANDPA votes are signed.
 
 ed25519 verification uses ed25519-zebra, the implementation Substrate's runtime and client
 verify with, so edge cases (non-canonical points, small-order keys) are judged the same way.
+Development keys (signing) live in `pinkpipe.devnet.keys`, outside the pure core.
 """
 
 from __future__ import annotations
 
 import ed25519_zebra
-from bip39 import bip39_to_mini_secret
-from substrateinterface import Keypair, KeypairType
-from substrateinterface.constants import DEV_PHRASE
-
-from pinkpipe.chain.hashing import blake2_256
-from pinkpipe.chain.scale import encode_bytes
 
 
 def ed25519_verify(signature: bytes, message: bytes, public_key: bytes) -> bool:
@@ -22,36 +17,3 @@ def ed25519_verify(signature: bytes, message: bytes, public_key: bytes) -> bool:
         return bool(ed25519_zebra.ed_verify(signature, message, public_key))
     except (ValueError, TypeError):
         return False
-
-
-def _chain_code(junction: str) -> bytes:
-    """Substrate's junction encoding: u64 for numbers, SCALE string otherwise, 32 bytes."""
-    code = (
-        int(junction).to_bytes(8, "little")
-        if junction.isdigit()
-        else encode_bytes(junction.encode())
-    )
-    if len(code) > 32:
-        code = blake2_256(code)
-    return code.ljust(32, b"\x00")
-
-
-def _ed25519_hard_derive(seed: bytes, junction: str) -> bytes:
-    return blake2_256(encode_bytes(b"Ed25519HDKD") + seed + _chain_code(junction))
-
-
-def dev_keypair(name: str, crypto: str = "ed25519") -> Keypair:
-    """A development key derived like Substrate's `//Alice` from the development phrase.
-
-    substrate-interface derives only sr25519 paths, so ed25519 hard derivation (the only kind
-    ed25519 has) is done here exactly as sp-core does it.
-    """
-    path = name if name.startswith("//") else f"//{name}"
-    if crypto == "sr25519":
-        return Keypair.create_from_uri(path, crypto_type=KeypairType.SR25519)
-    if crypto != "ed25519":
-        raise ValueError(f"unknown key type {crypto!r}: use ed25519 or sr25519")
-    seed = bytes(bip39_to_mini_secret(DEV_PHRASE, ""))
-    for junction in path.split("//")[1:]:
-        seed = _ed25519_hard_derive(seed, junction)
-    return Keypair.create_from_seed(seed, crypto_type=KeypairType.ED25519)

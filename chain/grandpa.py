@@ -6,10 +6,14 @@ client's job (`validator/`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pinkpipe.chain.header import DigestKind, Header, read_headers
+from pinkpipe.chain.errors import InvalidChainData
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, DigestKind, Header, read_headers
+from pinkpipe.chain.keys import GENESIS_KEYS
 from pinkpipe.chain.scale import (
+    CodecError,
     Reader,
     decode_all,
     encode_bytes,
@@ -18,7 +22,6 @@ from pinkpipe.chain.scale import (
     encode_vec,
 )
 
-GRANDPA_ENGINE_ID = b"FRNK"
 AUTHORITIES_VERSION = 1
 """Version byte in front of the `:grandpa_authorities` well-known value."""
 
@@ -63,6 +66,59 @@ def decode_versioned_authorities(data: bytes) -> tuple[Authority, ...]:
 
 def encode_versioned_authorities(authorities: tuple[Authority, ...] | list[Authority]) -> bytes:
     return bytes([AUTHORITIES_VERSION]) + encode_authority_list(authorities)
+
+
+class GenesisGrandpaError(InvalidChainData):
+    """Genesis storage whose GRANDPA set cannot be read; `key` is the storage key at fault."""
+
+    def __init__(self, reason: str, key: bytes | None = None) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisGrandpa:
+    """The first GRANDPA set and its id, as genesis storage holds them."""
+
+    authorities: tuple[Authority, ...]
+    """Empty when the storage holds no GRANDPA set (a chain without GRANDPA)."""
+    source: str
+    """Where the set was read: `:grandpa_authorities`, `Grandpa::Authorities` or `none`."""
+    set_id: int
+
+
+def genesis_grandpa(values: Mapping[bytes, bytes | None]) -> GenesisGrandpa:
+    """The GRANDPA set from the values of `GENESIS_KEYS` (missing = absent or None).
+
+    Runtimes keep the set in `:grandpa_authorities` (versioned, older runtimes) or
+    `Grandpa::Authorities` (pallet-grandpa since 2022); when both exist they must agree. The
+    set id is `Grandpa::CurrentSetId`, 0 when absent.
+    """
+    found: list[tuple[str, tuple[Authority, ...]]] = []
+    for key, source, decode in (
+        (GENESIS_KEYS.well_known_authorities, ":grandpa_authorities", decode_versioned_authorities),
+        (GENESIS_KEYS.authorities, "Grandpa::Authorities", decode_authority_list),
+    ):
+        raw = values.get(key)
+        if raw is not None:
+            try:
+                found.append((source, decode(raw)))
+            except CodecError as e:
+                reason = f"genesis GRANDPA authorities do not decode: {e}"
+                raise GenesisGrandpaError(reason, key) from e
+    if len(found) == 2 and found[0][1] != found[1][1]:
+        raise GenesisGrandpaError("`:grandpa_authorities` and `Grandpa::Authorities` disagree")
+    source, authorities = found[0] if found else ("none", ())
+    raw_set_id = values.get(GENESIS_KEYS.set_id)
+    set_id = 0
+    if raw_set_id is not None:
+        try:
+            set_id = decode_all(raw_set_id, lambda r: r.u64(), "SetId")
+        except CodecError as e:
+            raise GenesisGrandpaError(
+                f"Grandpa::CurrentSetId does not decode: {e}", GENESIS_KEYS.set_id
+            ) from e
+    return GenesisGrandpa(authorities, source, set_id)
 
 
 @dataclass(frozen=True, slots=True)

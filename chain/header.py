@@ -30,6 +30,24 @@ class DigestKind(IntEnum):
 
 
 ENGINE_ITEMS = frozenset({DigestKind.CONSENSUS, DigestKind.SEAL, DigestKind.PRE_RUNTIME})
+KIND_LABELS = {
+    DigestKind.OTHER: "other",
+    DigestKind.CONSENSUS: "consensus",
+    DigestKind.SEAL: "seal",
+    DigestKind.PRE_RUNTIME: "pre-runtime",
+    DigestKind.RUNTIME_ENVIRONMENT_UPDATED: "runtime environment updated",
+}
+BABE_ENGINE_ID = b"BABE"
+GRANDPA_ENGINE_ID = b"FRNK"
+ENGINE_NAMES = {
+    BABE_ENGINE_ID: "BABE",
+    b"aura": "Aura",
+    GRANDPA_ENGINE_ID: "GRANDPA",
+    b"BEEF": "BEEFY",
+    b"POL1": "parachains",
+    b"pow_": "PoW",
+}
+"""`ConsensusEngineId`s of Substrate's consensus crates (sp_consensus_babe::BABE_ENGINE_ID, ...)."""
 _KIND_BY_TAG = {int(kind): kind for kind in DigestKind}
 """Tag lookup without `DigestKind(tag)`'s exception path: digest items are on the hot path."""
 
@@ -63,13 +81,21 @@ class DigestItem:
             return bytes([self.kind]) + encode_bytes(self.data)
         return bytes([self.kind])
 
+    def label(self) -> str:
+        """Kind and engine, e.g. `pre-runtime BABE` or `seal 0x00010203` (unprintable id)."""
+        kind = KIND_LABELS[self.kind]
+        if self.engine is None:
+            return kind
+        text = self.engine.decode("latin-1")
+        shown = text if text.isascii() and text.isprintable() else f"0x{self.engine.hex()}"
+        name = ENGINE_NAMES.get(self.engine)
+        return f"{kind} {shown} ({name})" if name and name != shown else f"{kind} {shown}"
+
     def describe(self) -> str:
-        name = self.kind.name.lower()
-        if self.engine is not None:
-            return f"{name}({self.engine.decode('latin-1')!r}, 0x{self.data.hex()})"
-        if self.kind is DigestKind.OTHER:
-            return f"{name}(0x{self.data.hex()})"
-        return name
+        """One line: label and data in full (`pinkpipe inspect header` shortens long data)."""
+        if self.kind is DigestKind.RUNTIME_ENVIRONMENT_UPDATED:
+            return self.label()
+        return f"{self.label()}: 0x{self.data.hex()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum
+from typing import NamedTuple
 
 from pinkpipe.chain.errors import ConfigError
 from pinkpipe.chain.hashing import blake2_128, blake2_256, twox_64, twox_128, twox_256
@@ -104,6 +105,22 @@ GRANDPA_AUTHORITIES = bytes.fromhex(
 GRANDPA_CURRENT_SET_ID = bytes.fromhex(
     "5f9cc45b7a00c5899361e1c6099678dc8a2d09463effcc78a22d75b9cb87dffc"
 )
+
+
+class GenesisKeys(NamedTuple):
+    """The storage a light client reads, with a read proof, to start at genesis: the first
+    GRANDPA set under either key a runtime may use, and the set id."""
+
+    well_known_authorities: bytes
+    authorities: bytes
+    set_id: bytes
+
+
+GENESIS_KEYS = GenesisKeys(
+    GRANDPA_AUTHORITIES_WELL_KNOWN, GRANDPA_AUTHORITIES, GRANDPA_CURRENT_SET_ID
+)
+"""The bootstrap read: the relayer proves these keys at genesis, the light client checks them."""
+
 SYSTEM_EVENTS = bytes.fromhex("26aa394eea5630e07c48ae0c9558cef780d41e5e16056765bc8461851072c9d7")
 SYSTEM_NUMBER = bytes.fromhex("26aa394eea5630e07c48ae0c9558cef702a5c1b19ab7a04f536c519aca4983ac")
 PHALA_MQ_OUTBOUND_MESSAGES = bytes.fromhex(

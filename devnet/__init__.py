@@ -4,7 +4,7 @@
 """
 
 from pinkpipe.devnet.chain import DevChain
-from pinkpipe.devnet.config import DevnetConfig, DevnetError, UnknownBlock
+from pinkpipe.devnet.config import DevnetConfig, DevnetError, NoSuchBlock
 from pinkpipe.devnet.faults import Faults
 
-__all__ = ["DevChain", "DevnetConfig", "DevnetError", "Faults", "UnknownBlock"]
+__all__ = ["DevChain", "DevnetConfig", "DevnetError", "Faults", "NoSuchBlock"]

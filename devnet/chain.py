@@ -31,17 +31,23 @@ from dataclasses import dataclass
 
 from pinkpipe.chain import keys
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     FinalityProof,
     Justification,
     ScheduledChange,
     encode_consensus_log,
 )
-from pinkpipe.chain.header import DigestItem, DigestKind, Header, genesis_header
+from pinkpipe.chain.header import (
+    BABE_ENGINE_ID,
+    GRANDPA_ENGINE_ID,
+    DigestItem,
+    DigestKind,
+    Header,
+    genesis_header,
+)
 from pinkpipe.chain.scale import encode_compact, encode_u32, encode_u64
 from pinkpipe.chain.trie import TrieState, ordered_trie_root
-from pinkpipe.devnet.config import DevnetConfig, DevnetError, UnknownBlock
+from pinkpipe.devnet.config import DevnetConfig, DevnetError, NoSuchBlock
 from pinkpipe.devnet.faults import corrupt_signature, lying_state_root, tamper_body, truncate_proof
 from pinkpipe.devnet.finality import AuthoritySchedule, sign_justification
 from pinkpipe.devnet.genesis import (
@@ -54,7 +60,6 @@ from pinkpipe.devnet.genesis import (
 )
 from pinkpipe.devnet.runtime import RuntimeInfo, load_runtime
 
-BABE_ENGINE_ID = b"BABE"
 BABE_SECONDARY_PLAIN = 2
 """`PreDigest::SecondaryPlain` variant index (Primary=1, SecondaryPlain=2, SecondaryVRF=3)."""
 EXTRINSIC_V4_UNSIGNED = 0x04
@@ -96,7 +101,7 @@ def encode_messages(messages: Sequence[bytes]) -> bytes:
 
 class DevChain:
     """The development chain: produces, finalizes and serves blocks, state, proofs and
-    justifications (by hash; unknown hashes give None, or `UnknownBlock` for state)."""
+    justifications (by hash; unknown hashes give None, or `NoSuchBlock` for state)."""
 
     def __init__(self, config: DevnetConfig) -> None:
         config.validate()
@@ -247,9 +252,9 @@ class DevChain:
         return self._numbers.get(bytes(block_hash))
 
     def block(self, number: int) -> Block:
-        """The block record (true state included); raises `UnknownBlock`."""
+        """The block record (true state included); raises `NoSuchBlock`."""
         if not 0 <= number < len(self._blocks):
-            raise UnknownBlock(f"block #{number} does not exist (best is #{self.best_number})")
+            raise NoSuchBlock(f"block #{number} does not exist (best is #{self.best_number})")
         return self._blocks[number]
 
     def header(self, block_hash: bytes) -> Header | None:
@@ -272,7 +277,7 @@ class DevChain:
             return self.best_number, self._blocks[-1].state
         number = self.block_number(at)
         if number is None:
-            raise UnknownBlock(f"unknown block 0x{bytes(at).hex()}")
+            raise NoSuchBlock(f"unknown block 0x{bytes(at).hex()}")
         return number, self._blocks[number].state
 
     def storage(self, key: bytes, at: bytes | None = None) -> bytes | None:

@@ -11,10 +11,11 @@ from pathlib import Path
 import click
 
 from pinkpipe.chain.header import Header
+from pinkpipe.chain.hextext import hex_of
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig, DevnetError
 from pinkpipe.devnet.faults import FaultError, Faults
-from pinkpipe.devnet.rpc import DevnetServer, TransportFaults, hex_of
+from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
 from pinkpipe.devnet.runtime import METADATA_ENV
 from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
 
@@ -172,8 +173,8 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=METADATA_ENV,
     show_envvar=True,
-    help="V14 metadata the devnet serves and encodes its calls by [default: "
-    "../shared/vectors/phala/phala_standalone_metadata.scale].",
+    help="V14 metadata the devnet serves and encodes its calls by [default: the Phala "
+    "standalone metadata packaged with pinkpipe].",
 )
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help=FAULT_HELP)
 def devnet(

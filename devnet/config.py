@@ -12,9 +12,10 @@ from pathlib import Path
 
 from scalecodec.utils.ss58 import ss58_decode
 
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.errors import OperationalError
+from pinkpipe.chain.hextext import HexError, parse_hex
 from pinkpipe.devnet.faults import Faults
+from pinkpipe.devnet.keys import dev_keypair
 
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
 """Substrate's well-known development names, in the order the keyring lists them."""
@@ -26,7 +27,7 @@ class DevnetError(OperationalError):
     """Any devnet failure: bad configuration, unknown block, invalid request to the chain."""
 
 
-class UnknownBlock(DevnetError):
+class NoSuchBlock(DevnetError):
     """A block hash or number the chain does not have."""
 
 
@@ -42,9 +43,9 @@ def parse_account(account: str | bytes) -> bytes:
         raw = bytes(account)
     elif account.startswith("0x"):
         try:
-            raw = bytes.fromhex(account[2:])
-        except ValueError:
-            raise DevnetError(f"account {account!r} is not valid hex") from None
+            raw = parse_hex(account)
+        except HexError as e:
+            raise DevnetError(f"account {account!r} is {e}") from None
     elif account.lstrip("/") in DEV_ACCOUNTS or account.startswith("//"):
         raw = dev_account(account.lstrip("/"))
     else:

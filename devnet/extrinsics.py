@@ -44,7 +44,7 @@ from pinkpipe.chain.messages import FORCE_PUSHED_PALLET, Message, MessageOrigin,
 from pinkpipe.chain.scale import CodecError, Reader, encode_bytes, encode_compact, encode_u32
 from pinkpipe.devnet.config import DevnetError
 from pinkpipe.devnet.genesis import SUDO_KEY
-from pinkpipe.devnet.jsonrpc import RpcError
+from pinkpipe.devnet.jsonrpc import JsonRpcError
 from pinkpipe.devnet.runtime import system_constant
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ UNSIGNED_V4 = 0x04
 MAX_UNHASHED_PAYLOAD = 256
 
 
-class ExtrinsicRejected(RpcError):
+class ExtrinsicRejected(JsonRpcError):
     """An extrinsic a node would refuse, as the JSON-RPC error the node answers."""
 
 

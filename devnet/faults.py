@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from pinkpipe.chain.errors import ConfigError
 from pinkpipe.chain.grandpa import Justification, SignedPrecommit
 from pinkpipe.chain.hashing import blake2_256
 
 
-class FaultError(ValueError):
+class FaultError(ConfigError):
     """A fault specification that names an unknown fault or a bad block number."""
 
 
@@ -35,7 +36,8 @@ class Faults:
 
     @classmethod
     def names(cls) -> list[str]:
-        """Fault names as used by `set` and `parse` (field names without `_at`)."""
+        """Fault names as used by `set` (field names without `_at`); the one parser of fault
+        specs is `pinkpipe devnet --fault` (devnet.cli.parse_faults)."""
         return [f.name.removesuffix("_at") for f in fields(cls)]
 
     def set(self, name: str, block: int | None) -> None:
@@ -59,18 +61,6 @@ class Faults:
             if block is not None:
                 out[f.name.removesuffix("_at")] = block
         return out
-
-    @classmethod
-    def parse(cls, spec: str) -> Faults:
-        """Faults from `name=B,name=B` (as a CLI flag would give them); empty spec = none."""
-        faults = cls()
-        for part in filter(None, (p.strip() for p in spec.split(","))):
-            name, sep, value = part.partition("=")
-            value = value.strip()
-            if not sep or not (value.isascii() and value.isdigit()):
-                raise FaultError(f"fault {part!r} is not of the form name=block")
-            faults.set(name.strip(), int(value))
-        return faults
 
 
 def corrupt_signature(justification: Justification) -> Justification:

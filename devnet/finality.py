@@ -17,7 +17,6 @@ from functools import cache
 
 from substrateinterface import Keypair
 
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.grandpa import (
     Authority,
     Commit,
@@ -26,6 +25,7 @@ from pinkpipe.chain.grandpa import (
     precommit_payload,
 )
 from pinkpipe.devnet.config import DEV_ACCOUNTS
+from pinkpipe.devnet.keys import dev_keypair
 
 
 @cache

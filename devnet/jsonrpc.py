@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pinkpipe.devnet.config import DevnetError
 
-class RpcError(Exception):
-    """A JSON-RPC error answer: `code`, `message` and optional `data`, as a node sends them."""
+
+class JsonRpcError(DevnetError):
+    """A JSON-RPC error answer: `code`, `message` and optional `data`, as a node sends them
+    (named apart from the relayer's `RpcError`, which is a node's answer as a client sees it)."""
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(f"{code} {message}" + ("" if data is None else f": {data}"))

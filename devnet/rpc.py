@@ -34,11 +34,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from pinkpipe.chain.hashing import blake2_256
-from pinkpipe.chain.header import Header
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, Header
+from pinkpipe.chain.hextext import HexError, hex_of, parse_hex
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetError
 from pinkpipe.devnet.extrinsics import ExtrinsicPool
-from pinkpipe.devnet.jsonrpc import RpcError
+from pinkpipe.devnet.jsonrpc import JsonRpcError
 
 T = TypeVar("T")
 
@@ -54,11 +55,11 @@ KEYS_PAGED_MAX = 1000
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 SS58_FORMAT = 30
 """`System::SS58Prefix` of the devnet's runtime (Phala)."""
-GRANDPA_ENGINE = list(b"FRNK")
+GRANDPA_ENGINE = list(GRANDPA_ENGINE_ID)
 
 
-def bad_params(detail: str) -> RpcError:
-    return RpcError(INVALID_PARAMS, "Invalid params", detail)
+def bad_params(detail: str) -> JsonRpcError:
+    return JsonRpcError(INVALID_PARAMS, "Invalid params", detail)
 
 
 def _package_version() -> str:
@@ -71,10 +72,6 @@ def _package_version() -> str:
 # --- JSON shapes -------------------------------------------------------------------------------
 
 
-def hex_of(data: bytes) -> str:
-    return "0x" + bytes(data).hex()
-
-
 def header_json(header: Header) -> dict[str, Any]:
     return {
         "parentHash": hex_of(header.parent_hash),
@@ -85,16 +82,12 @@ def header_json(header: Header) -> dict[str, Any]:
     }
 
 
-def parse_hex(value: Any, what: str, size: int | None = None) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise bad_params(f"{what} must be a 0x-prefixed hex string, got {value!r}")
+def hex_param(value: Any, what: str, size: int | None = None) -> bytes:
+    """A `0x` hex parameter; bad input is the node's invalid-params error naming `what`."""
     try:
-        data = bytes.fromhex(value[2:])
-    except ValueError:
-        raise bad_params(f"{what} is not valid hex: {value!r}") from None
-    if size is not None and len(data) != size:
-        raise bad_params(f"{what} must be {size} bytes, got {len(data)}")
-    return data
+        return parse_hex(value, size=size)
+    except HexError as e:
+        raise bad_params(f"{what} is {e}") from None
 
 
 def _block_number(value: Any) -> int:
@@ -117,7 +110,7 @@ def _block_number(value: Any) -> int:
 
 def _account(value: Any) -> bytes:
     if isinstance(value, str) and value.startswith("0x"):
-        return parse_hex(value, "account", 32)
+        return hex_param(value, "account", 32)
     if not isinstance(value, str):
         raise bad_params(f"account must be an SS58 address or 0x hex, got {value!r}")
     try:
@@ -394,10 +387,10 @@ class DevnetServer:
         try:
             request = json.loads(text)
         except (json.JSONDecodeError, RecursionError):
-            return _dumps(_error(None, RpcError(PARSE_ERROR, "Parse error")))
+            return _dumps(_error(None, JsonRpcError(PARSE_ERROR, "Parse error")))
         if isinstance(request, list):
             if not request:
-                return _dumps(_error(None, RpcError(INVALID_REQUEST, "Invalid request")))
+                return _dumps(_error(None, JsonRpcError(INVALID_REQUEST, "Invalid request")))
             answers = [a for a in (self._handle_one(r, conn) for r in request) if a is not None]
             if self.faults.reorder:
                 answers.reverse()
@@ -407,7 +400,7 @@ class DevnetServer:
 
     def _handle_one(self, request: Any, conn: _Connection | None) -> dict[str, Any] | None:
         if not isinstance(request, dict):
-            return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error(None, JsonRpcError(INVALID_REQUEST, "Invalid request"))
         request_id = request.get("id")
         valid_id = request_id is None or (
             isinstance(request_id, str | int) and not isinstance(request_id, bool)
@@ -415,30 +408,30 @@ class DevnetServer:
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str) or not valid_id:
             return _error(
-                request_id if valid_id else None, RpcError(INVALID_REQUEST, "Invalid request")
+                request_id if valid_id else None, JsonRpcError(INVALID_REQUEST, "Invalid request")
             )
         params = request.get("params", [])
         try:
             result = self.call(method, params, conn)
-        except RpcError as e:
+        except JsonRpcError as e:
             return None if "id" not in request else _error(request_id, e)
         except Exception as e:  # an adapter must answer, not drop the connection, on a bug
-            error = RpcError(INTERNAL_ERROR, "Internal error", f"{type(e).__name__}: {e}")
+            error = JsonRpcError(INTERNAL_ERROR, "Internal error", f"{type(e).__name__}: {e}")
             return None if "id" not in request else _error(request_id, error)
         if "id" not in request:
             return None
         return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
     def call(self, method: str, params: Any, conn: _Connection | None = None) -> Any:
-        """Run one method with its params (a list, an object or null); raises `RpcError`."""
+        """Run one method with its params (a list, an object or null); raises `JsonRpcError`."""
         entry = self._methods.get(method)
         if entry is None:
-            raise RpcError(METHOD_NOT_FOUND, "Method not found")
+            raise JsonRpcError(METHOD_NOT_FOUND, "Method not found")
         args = _positional(params, entry.params)
         if not entry.subscription:
             return entry.handler(*args)
         if conn is None:
-            raise RpcError(
+            raise JsonRpcError(
                 METHOD_NOT_FOUND, "Method not found", "subscriptions need a WebSocket connection"
             )
         return entry.handler(conn, method, *args)
@@ -503,13 +496,13 @@ class DevnetServer:
         return None if found is None else hex_of(found)
 
     def _hash_or_best(self, value: Any, what: str = "block hash") -> bytes:
-        return self.chain.best_hash if value is None else parse_hex(value, what, 32)
+        return self.chain.best_hash if value is None else hex_param(value, what, 32)
 
     def _known_block(self, value: Any) -> bytes:
         """A block hash for state queries; unknown ones fail as on a node."""
         block_hash = self._hash_or_best(value)
         if self.chain.header(block_hash) is None:
-            raise RpcError(
+            raise JsonRpcError(
                 STATE_CLIENT_ERROR,
                 f"Client error: UnknownBlock: State already discarded for {hex_of(block_hash)}",
             )
@@ -544,7 +537,7 @@ class DevnetServer:
     def _prove_finality(self, block: Any) -> str | None:
         number = _block_number(block)
         if number > self.chain.finalized_number:
-            raise RpcError(
+            raise JsonRpcError(
                 GRANDPA_PROVE_FINALITY, "GRANDPA prove finality rpc failed: Block not yet finalized"
             )
         proof = self.chain.prove_finality(number)
@@ -553,7 +546,7 @@ class DevnetServer:
     def _keys(self, keys: Any) -> list[bytes]:
         if not isinstance(keys, list):
             raise bad_params(f"keys must be a list of hex strings, got {keys!r}")
-        return [parse_hex(k, "storage key") for k in keys]
+        return [hex_param(k, "storage key") for k in keys]
 
     def _read_proof(self, keys: Any, at: Any = None) -> dict[str, Any]:
         block_hash = self._known_block(at)
@@ -561,21 +554,21 @@ class DevnetServer:
         return {"at": hex_of(block_hash), "proof": [hex_of(n) for n in nodes]}
 
     def _get_storage(self, key: Any, at: Any = None) -> str | None:
-        value = self.chain.storage(parse_hex(key, "storage key"), self._known_block(at))
+        value = self.chain.storage(hex_param(key, "storage key"), self._known_block(at))
         return None if value is None else hex_of(value)
 
     def _keys_paged(
         self, prefix: Any, count: Any, start_key: Any = None, at: Any = None
     ) -> list[str]:
-        prefix_bytes = b"" if prefix is None else parse_hex(prefix, "prefix")
+        prefix_bytes = b"" if prefix is None else hex_param(prefix, "prefix")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise bad_params(f"count must be a non-negative integer, got {count!r}")
         if count > KEYS_PAGED_MAX:
-            raise RpcError(
+            raise JsonRpcError(
                 STATE_INVALID_COUNT,
                 f"count exceeds maximum value. value: {count}, max: {KEYS_PAGED_MAX}",
             )
-        start = None if start_key is None else parse_hex(start_key, "start key")
+        start = None if start_key is None else hex_param(start_key, "start key")
         keys = self.chain.keys_paged(prefix_bytes, count, start, self._known_block(at))
         return [hex_of(k) for k in keys]
 
@@ -588,7 +581,7 @@ class DevnetServer:
         return [{"block": hex_of(block_hash), "changes": changes}]
 
     def _submit(self, extrinsic: Any) -> str:
-        return hex_of(self.pool.submit(parse_hex(extrinsic, "extrinsic")))
+        return hex_of(self.pool.submit(hex_param(extrinsic, "extrinsic")))
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -616,7 +609,7 @@ class DevnetServer:
         return sub_id
 
     def _watch(self, conn: _Connection, method: str, extrinsic: Any) -> str:
-        extrinsic_hash = self.pool.submit(parse_hex(extrinsic, "extrinsic"))
+        extrinsic_hash = self.pool.submit(hex_param(extrinsic, "extrinsic"))
         sub_id = self._new_subscription(conn, "author_extrinsicUpdate")
         self._watched[extrinsic_hash] = (conn, sub_id)
         self._notify_soon(conn, "author_extrinsicUpdate", sub_id, "ready")
@@ -647,7 +640,7 @@ def _positional(params: Any, names: tuple[str, ...]) -> list[Any]:
     return [*params, *([None] * (len(names) - len(params)))]
 
 
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+def _error(request_id: Any, error: JsonRpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": error.error_object(), "id": request_id}
 
 

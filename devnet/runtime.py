@@ -1,10 +1,10 @@
 """The runtime the devnet claims to run: its metadata, version and call indices.
 
-The devnet serves the V14 metadata of the standalone Phala development node (a vector of the
-shared test data), so standard Substrate tools can decode its blocks. Everything the chain
-needs from it (the `Timestamp.set` call index, the `RuntimeVersion` constant) is read from that
-metadata rather than hard-coded. Decoding the metadata with scalecodec takes about a second, so
-it is done once per process and file.
+The devnet serves the V14 metadata of the standalone Phala development node (shipped as package
+data, a copy of the shared test vector), so standard Substrate tools can decode its blocks.
+Everything the chain needs from it (the `Timestamp.set` call index, the `RuntimeVersion`
+constant) is read from that metadata rather than hard-coded. Decoding the metadata with
+scalecodec takes about a second, so it is done once per process and file.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +23,25 @@ from scalecodec.type_registry import load_type_registry_preset
 from pinkpipe.chain.scale import CodecError, Reader
 from pinkpipe.devnet.config import DevnetError
 
-DEFAULT_METADATA_PATH = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "vectors"
-    / "phala"
-    / "phala_standalone_metadata.scale"
-)
-"""`../shared/vectors/phala/phala_standalone_metadata.scale` from the project root."""
+PACKAGED_METADATA_NAME = "phala_standalone_metadata.scale"
+"""Package data of `pinkpipe.devnet`: a byte-identical copy of the shared vector
+`../shared/vectors/phala/phala_standalone_metadata.scale`, so an installed wheel runs alone."""
 METADATA_ENV = "PINKPIPE_DEVNET_METADATA"
 """Environment variable naming another metadata file (used when no path is configured)."""
 
 
-def metadata_path(configured: Path | None = None) -> Path:
+def packaged_metadata() -> Traversable:
+    """The metadata shipped inside the package (importlib.resources: works from a wheel)."""
+    return resources.files("pinkpipe.devnet").joinpath(PACKAGED_METADATA_NAME)
+
+
+def metadata_path(configured: Path | None = None) -> Path | Traversable:
     """The metadata file to serve: the configured one, else `$PINKPIPE_DEVNET_METADATA`,
-    else the shared vector."""
+    else the packaged copy."""
     if configured is not None:
         return configured
     from_env = os.environ.get(METADATA_ENV)
-    return Path(from_env) if from_env else DEFAULT_METADATA_PATH
+    return Path(from_env) if from_env else packaged_metadata()
 
 
 @dataclass(frozen=True)
@@ -115,19 +117,20 @@ def system_constant(decoded: Any, name: str) -> bytes:
 
 def load_runtime(path: Path | None = None) -> RuntimeInfo:
     """Read and decode a V14 metadata file (`metadata_path(path)`, cached per file)."""
-    return _load_runtime(metadata_path(path).resolve())
+    source = metadata_path(path)
+    return _load_runtime(source.resolve() if isinstance(source, Path) else source)
 
 
 @lru_cache(maxsize=4)
-def _load_runtime(path: Path) -> RuntimeInfo:
+def _load_runtime(path: Path | Traversable) -> RuntimeInfo:
     try:
         data = path.read_bytes()
     except OSError as e:
         raise DevnetError(
             f"cannot read the devnet metadata {path}: {e.strerror or e}. The devnet serves the "
-            f"Phala standalone metadata, by default the shared test vector "
-            f"../shared/vectors/phala/phala_standalone_metadata.scale next to the project; "
-            f"point `pinkpipe devnet --metadata FILE`, the {METADATA_ENV} environment variable "
+            f"Phala standalone metadata, by default the copy packaged with pinkpipe (the bytes of "
+            f"../shared/vectors/phala/phala_standalone_metadata.scale); point "
+            f"`pinkpipe devnet --metadata FILE`, the {METADATA_ENV} environment variable "
             f"or DevnetConfig.metadata_path at a copy of it"
         ) from None
     config = RuntimeConfiguration()

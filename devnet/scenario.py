@@ -42,8 +42,8 @@ from typing import Any
 import yaml
 from substrateinterface import Keypair
 
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.chain.hextext import parse_hex
 from pinkpipe.chain.messages import (
     CLUSTER_EVENT_TOPIC,
     CLUSTER_KEY_TOPIC,
@@ -72,6 +72,7 @@ from pinkpipe.devnet.config import (
 )
 from pinkpipe.devnet.extrinsics import ExtrinsicBuilder, ExtrinsicPool, ExtrinsicRejected
 from pinkpipe.devnet.genesis import SUDO_KEY
+from pinkpipe.devnet.keys import dev_keypair
 
 PALLET = "pallet"
 KEY_TYPES = ("ed25519", "sr25519")
@@ -142,22 +143,13 @@ def _uint(bits: int) -> Callable[[Any], int]:
     return parse
 
 
-def _hex(value: Any) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise ValueError(f"must be a 0x-prefixed hex string, got {_show(value)}")
-    return bytes.fromhex(value[2:])
-
-
 def _h256(value: Any) -> bytes:
-    data = _hex(value)
-    if len(data) != 32:
-        raise ValueError(f"must be 32 bytes, got {len(data)}")
-    return data
+    return parse_hex(value, size=32)
 
 
 def _text_or_hex(value: Any) -> bytes:
     if isinstance(value, str):
-        return _hex(value) if value.startswith("0x") else value.encode()
+        return parse_hex(value) if value.startswith("0x") else value.encode()
     raise ValueError(f"must be text or 0x hex, got {_show(value)}")
 
 
@@ -247,7 +239,7 @@ class _Loader:
         if has_file == has_hex:
             raise ScenarioError(f"{f.where}: give exactly one of 'code_file' or 'code_hex'")
         if has_hex:
-            return f.take("code_hex", _hex)
+            return f.take("code_hex", parse_hex)
 
         def read(value: Any) -> bytes:
             if not isinstance(value, str):
@@ -310,7 +302,7 @@ class _Loader:
             code_hash=f.take("code", self._ref(self.codes, "code")),
             salt=f.take("salt", _text_or_hex, b""),
             cluster_id=f.take("cluster", self._ref(self.clusters, "cluster")),
-            instantiate_data=f.take("data", _hex),
+            instantiate_data=f.take("data", parse_hex),
         )
         op = InstantiateCode(
             info,
@@ -325,8 +317,8 @@ class _Loader:
         contract = f.take("contract", self._ref(self.contracts, "contract"))
         sender = f.take("sender", _signer)
         command = InkMessage(
-            nonce=f.take("nonce", _hex, b""),
-            message=f.take("message", _hex),
+            nonce=f.take("nonce", parse_hex, b""),
+            message=f.take("message", parse_hex),
             transfer=f.take("transfer", _uint(128), 0),
             gas_limit=f.take("gas_limit", _uint(64), DEFAULT_GAS_LIMIT),
             storage_deposit_limit=f.take("storage_deposit_limit", _optional_u128, None),
@@ -353,7 +345,7 @@ class _Loader:
 
     def _message(self, f: _Fields) -> tuple[str, bytes, bytes]:
         sender = f.take("sender", _signer)
-        return sender, f.take("topic", _text_or_hex), f.take("payload", _hex)
+        return sender, f.take("topic", _text_or_hex), f.take("payload", parse_hex)
 
 
 ACTIONS = (

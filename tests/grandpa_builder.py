@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from nacl.signing import SigningKey
 
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     Commit,
     ConsensusLog,
@@ -28,7 +27,14 @@ from pinkpipe.chain.grandpa import (
     precommit_payload,
 )
 from pinkpipe.chain.hashing import blake2_256
-from pinkpipe.chain.header import EMPTY_TRIE_ROOT, DigestItem, DigestKind, Header, genesis_header
+from pinkpipe.chain.header import (
+    EMPTY_TRIE_ROOT,
+    GRANDPA_ENGINE_ID,
+    DigestItem,
+    DigestKind,
+    Header,
+    genesis_header,
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from pinkpipe.chain.header import Header, read_headers
+from pinkpipe.chain.keys import GRANDPA_AUTHORITIES_WELL_KNOWN
 from pinkpipe.chain.scale import Reader
 
 
@@ -36,7 +37,7 @@ ROCOCO = VECTORS / "rococo"
 WESTEND_GENESIS_HASH = bytes.fromhex(
     "e143f23803ac50e8f6f8e62695d1ce9e4e1d68aa36c1cd2cfd15340213f3423e"
 )
-GRANDPA_AUTHORITIES_KEY = b":grandpa_authorities"
+GRANDPA_AUTHORITIES_KEY = GRANDPA_AUTHORITIES_WELL_KNOWN
 ROCOCO_SET_IDS = (3164, 3165)
 
 

@@ -30,13 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     ForcedChange,
     ScheduledChange,
     read_consensus_log,
 )
-from pinkpipe.chain.header import DigestKind, Header
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, DigestKind, Header
 from pinkpipe.chain.scale import CodecError, Reader
 from pinkpipe.validator.errors import InvalidAuthoritySet
 from pinkpipe.validator.justification import VoterSet

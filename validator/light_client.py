@@ -32,17 +32,13 @@ from dataclasses import dataclass
 
 from pinkpipe.chain.grandpa import (
     Authority,
+    GenesisGrandpaError,
     Justification,
-    decode_authority_list,
-    decode_versioned_authorities,
+    genesis_grandpa,
 )
 from pinkpipe.chain.header import Header, genesis_header
-from pinkpipe.chain.keys import (
-    GRANDPA_AUTHORITIES,
-    GRANDPA_AUTHORITIES_WELL_KNOWN,
-    GRANDPA_CURRENT_SET_ID,
-)
-from pinkpipe.chain.scale import CodecError, decode_all
+from pinkpipe.chain.keys import GENESIS_KEYS
+from pinkpipe.chain.scale import CodecError
 from pinkpipe.chain.trie import TrieError, TrieState
 from pinkpipe.validator.authority import (
     AuthoritySet,
@@ -62,9 +58,6 @@ from pinkpipe.validator.errors import (
 from pinkpipe.validator.justification import verify_justification
 from pinkpipe.validator.state import DEFAULT_MAX_RECENT, FinalizedBlock, LightClientState
 from pinkpipe.validator.storage import verify_body, verify_storage_proof
-
-GENESIS_KEYS = (GRANDPA_AUTHORITIES_WELL_KNOWN, GRANDPA_AUTHORITIES, GRANDPA_CURRENT_SET_ID)
-"""Storage keys a genesis read proof must cover."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,38 +79,15 @@ class ImportResult:
 
 
 def genesis_authorities(values: Mapping[bytes, bytes | None]) -> tuple[tuple[Authority, ...], int]:
-    """Genesis set and set id from the values of `GENESIS_KEYS` (missing = None).
-
-    Authorities come from `:grandpa_authorities` (versioned) or `Grandpa::Authorities`; when
-    both exist they must agree. The set id is `Grandpa::CurrentSetId`, 0 when absent.
-    """
-    found = []
-    for key, decode in (
-        (GRANDPA_AUTHORITIES_WELL_KNOWN, decode_versioned_authorities),
-        (GRANDPA_AUTHORITIES, decode_authority_list),
-    ):
-        raw = values.get(key)
-        if raw is not None:
-            try:
-                found.append(decode(raw))
-            except CodecError as e:
-                raise BadBootstrap(
-                    f"genesis GRANDPA authorities do not decode: {e}", key=key
-                ) from e
-    if not found:
+    """Genesis set and set id from the values of `GENESIS_KEYS` (missing = None); read by
+    `chain.grandpa.genesis_grandpa`, refused here when there is no set to start from."""
+    try:
+        genesis = genesis_grandpa(values)
+    except GenesisGrandpaError as e:
+        raise BadBootstrap(str(e), key=e.key) from e
+    if not genesis.authorities:
         raise BadBootstrap("genesis storage holds no GRANDPA authorities")
-    if len(found) == 2 and found[0] != found[1]:
-        raise BadBootstrap("`:grandpa_authorities` and `Grandpa::Authorities` disagree")
-    raw_set_id = values.get(GRANDPA_CURRENT_SET_ID)
-    set_id = 0
-    if raw_set_id is not None:
-        try:
-            set_id = decode_all(raw_set_id, lambda r: r.u64(), "SetId")
-        except CodecError as e:
-            raise BadBootstrap(
-                f"Grandpa::CurrentSetId does not decode: {e}", key=GRANDPA_CURRENT_SET_ID
-            ) from e
-    return found[0], set_id
+    return genesis.authorities, genesis.set_id
 
 
 def state_from_checkpoint(

@@ -50,25 +50,32 @@ def test_genesis_with_state_version_1_differs() -> None:
     assert WESTEND_GENESIS_HASH.hex() not in out
 
 
+def _spec_file(tmp_path: Path, storage: dict[bytes, bytes]) -> Path:
+    top = {"0x" + k.hex(): "0x" + v.hex() for k, v in storage.items()}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"genesis": {"raw": {"top": top, "childrenDefault": {}}}}))
+    return path
+
+
 def test_genesis_reads_pallet_authorities_and_set_id(tmp_path: Path) -> None:
     storage = westend_genesis_storage()
     authorities = decode_versioned_authorities(storage.pop(GRANDPA_AUTHORITIES_WELL_KNOWN))
     storage[GRANDPA_AUTHORITIES] = encode_authority_list(authorities)
     storage[GRANDPA_CURRENT_SET_ID] = encode_u64(7)
-    spec = {
-        "genesis": {
-            "raw": {
-                "top": {"0x" + k.hex(): "0x" + v.hex() for k, v in storage.items()},
-                "childrenDefault": {},
-            }
-        }
-    }
-    path = tmp_path / "spec.json"
-    path.write_text(json.dumps(spec))
-    code, out = _run("genesis", str(path))
+    code, out = _run("genesis", str(_spec_file(tmp_path, storage)))
     assert code == 0, out
     assert "grandpa set id: 7" in out
     assert "grandpa authorities: 4 (from Grandpa::Authorities)" in out
+
+
+def test_genesis_with_disagreeing_authority_keys_is_an_error(tmp_path: Path) -> None:
+    """The same reading as the light client's bootstrap (chain.grandpa.genesis_grandpa)."""
+    storage = westend_genesis_storage()
+    authorities = decode_versioned_authorities(storage[GRANDPA_AUTHORITIES_WELL_KNOWN])
+    storage[GRANDPA_AUTHORITIES] = encode_authority_list(authorities[1:])
+    path = _spec_file(tmp_path, storage)
+    code, out = _run("genesis", str(path))
+    assert code == 1 and f"{path}: `:grandpa_authorities` and `Grandpa::Authorities`" in out
 
 
 def test_genesis_rejects_non_raw_and_unreadable_specs(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from click.testing import CliRunner, Result
 
 from pinkpipe.app.cli import cli
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     ConsensusLog,
     ForcedChange,
@@ -18,7 +17,7 @@ from pinkpipe.chain.grandpa import (
     encode_consensus_log,
     grandpa_logs,
 )
-from pinkpipe.chain.header import DigestItem, DigestKind, Header
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, DigestItem, DigestKind, Header
 from tests.vectors import rococo_register_header_bytes, westend_blocks
 
 

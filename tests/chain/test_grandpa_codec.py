@@ -7,11 +7,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pinkpipe.chain.grandpa import (
-    GRANDPA_ENGINE_ID,
     Authority,
     ConsensusLog,
     FinalityProof,
     ForcedChange,
+    GenesisGrandpa,
+    GenesisGrandpaError,
     Justification,
     OnDisabled,
     Pause,
@@ -23,11 +24,13 @@ from pinkpipe.chain.grandpa import (
     encode_authority_list,
     encode_consensus_log,
     encode_versioned_authorities,
+    genesis_grandpa,
     grandpa_logs,
     precommit_payload,
     threshold,
 )
-from pinkpipe.chain.header import DigestKind, Header
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, DigestKind, Header
+from pinkpipe.chain.keys import GENESIS_KEYS
 from pinkpipe.chain.scale import CodecError, encode_bytes, encode_compact, encode_u32, encode_u64
 from tests.fuzzing import mutated
 from tests.vectors import (
@@ -53,6 +56,49 @@ def test_westend_genesis_authorities() -> None:
     assert encode_versioned_authorities(authorities) == raw
     assert decode_authority_list(raw[1:]) == authorities
     assert encode_authority_list(authorities) == raw[1:]
+
+
+def test_genesis_grandpa_of_westend_and_both_keys() -> None:
+    storage = westend_genesis_storage()
+    westend = genesis_grandpa(storage)
+    assert (len(westend.authorities), westend.source, westend.set_id) == (
+        4,
+        ":grandpa_authorities",
+        0,
+    )
+    pallet = {
+        GENESIS_KEYS.authorities: encode_authority_list(westend.authorities),
+        GENESIS_KEYS.set_id: encode_u64(7),
+    }
+    assert genesis_grandpa(pallet) == GenesisGrandpa(westend.authorities, "Grandpa::Authorities", 7)
+    assert genesis_grandpa({**storage, **pallet}).source == ":grandpa_authorities"
+    assert genesis_grandpa({b"other": b"x"}) == GenesisGrandpa((), "none", 0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message", "key"),
+    [
+        ({GENESIS_KEYS.well_known_authorities: b"\x02"}, "do not decode", "well_known_authorities"),
+        ({GENESIS_KEYS.authorities: b"\x04"}, "do not decode", "authorities"),
+        ({GENESIS_KEYS.set_id: b"\x01"}, "CurrentSetId does not decode", "set_id"),
+        (
+            {
+                GENESIS_KEYS.well_known_authorities: encode_versioned_authorities(
+                    [Authority(b"\x01" * 32, 1)]
+                ),
+                GENESIS_KEYS.authorities: encode_authority_list([Authority(b"\x02" * 32, 1)]),
+            },
+            "disagree",
+            None,
+        ),
+    ],
+)
+def test_genesis_grandpa_errors_name_the_key(
+    values: dict[bytes, bytes], message: str, key: str | None
+) -> None:
+    with pytest.raises(GenesisGrandpaError, match=message) as err:
+        genesis_grandpa(values)
+    assert err.value.key == (None if key is None else getattr(GENESIS_KEYS, key))
 
 
 def test_versioned_authorities_rejects_other_versions() -> None:

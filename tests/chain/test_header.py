@@ -226,10 +226,14 @@ def test_digest_item_encodings(item: DigestItem, encoded: str) -> None:
 
 
 def test_digest_item_describe() -> None:
-    assert DigestItem(DigestKind.SEAL, b"\xab", b"BABE").describe() == "seal('BABE', 0xab)"
-    assert DigestItem(DigestKind.OTHER, b"\x01").describe() == "other(0x01)"
+    assert DigestItem(DigestKind.SEAL, b"\xab", b"BABE").describe() == "seal BABE: 0xab"
+    assert DigestItem(DigestKind.PRE_RUNTIME, b"\x01", b"aura").describe() == (
+        "pre-runtime aura (Aura): 0x01"
+    )
+    assert DigestItem(DigestKind.SEAL, b"", b"\x00\x01\x02\x03").describe() == "seal 0x00010203: 0x"
+    assert DigestItem(DigestKind.OTHER, b"\x01").describe() == "other: 0x01"
     assert DigestItem(DigestKind.RUNTIME_ENVIRONMENT_UPDATED).describe() == (
-        "runtime_environment_updated"
+        "runtime environment updated"
     )
 
 

@@ -360,6 +360,7 @@ def test_empty_state_proves_absence() -> None:
     assert verify_read_proof(state.root(), state.read_proof([b"k"]), [b"k"]) == {b"k": None}
 
 
+@pytest.mark.slow
 def test_deep_trie_needs_no_recursion() -> None:
     """1100 nested keys make a trie deeper than Python's recursion limit."""
     keys = [b"\x00" * i for i in range(1100)]

@@ -13,7 +13,7 @@ from scalecodec.base import RuntimeConfiguration, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair, ed25519_verify
+from pinkpipe.chain.crypto import ed25519_verify
 from pinkpipe.chain.grandpa import (
     Authority,
     FinalityProof,
@@ -28,13 +28,15 @@ from pinkpipe.chain.grandpa import (
 from pinkpipe.chain.header import DigestKind, Header
 from pinkpipe.chain.proof import verify_read_proof
 from pinkpipe.chain.trie import MalformedProof, ProofIncomplete, ordered_trie_root, trie_root
-from pinkpipe.devnet import DevChain, DevnetConfig, DevnetError, Faults, UnknownBlock
+from pinkpipe.devnet import DevChain, DevnetConfig, DevnetError, Faults, NoSuchBlock
 from pinkpipe.devnet.config import DEFAULT_BALANCE, dev_account
 from pinkpipe.devnet.faults import FaultError
 from pinkpipe.devnet.genesis import AccountInfo, account_key
-from pinkpipe.devnet.runtime import DEFAULT_METADATA_PATH, METADATA_ENV
+from pinkpipe.devnet.keys import dev_keypair
+from pinkpipe.devnet.runtime import METADATA_ENV, metadata_path, packaged_metadata
 from pinkpipe.validator.errors import LightClientError
 from pinkpipe.validator.light_client import LightClient
+from tests.vectors import VECTORS
 
 ALICE_ED25519 = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee"
 MESSAGE = b"\x00\x0cfoo\x10dest\x08hi"  # any SCALE bytes stand in for a Phala Message
@@ -98,6 +100,7 @@ def genesis_set(chain: DevChain) -> tuple[tuple[Authority, ...], int]:
 # -- determinism ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_config_gives_identical_chains() -> None:
     a, b = make(set_period=7, justification_period=5), make(set_period=7, justification_period=5)
     for chain in (a, b):
@@ -314,13 +317,13 @@ def test_unknown_blocks() -> None:
     unknown = b"\x42" * 32
     assert chain.header(unknown) is None and chain.body(unknown) is None
     assert chain.justification(unknown) is None and chain.block_number(unknown) is None
-    with pytest.raises(UnknownBlock, match="0x4242"):
+    with pytest.raises(NoSuchBlock, match="0x4242"):
         chain.storage(keys.TIMESTAMP_NOW, unknown)
-    with pytest.raises(UnknownBlock):
+    with pytest.raises(NoSuchBlock):
         chain.read_proof([keys.TIMESTAMP_NOW], unknown)
-    with pytest.raises(UnknownBlock):
+    with pytest.raises(NoSuchBlock):
         chain.keys_paged(b"", 1, None, unknown)
-    with pytest.raises(UnknownBlock, match="#3"):
+    with pytest.raises(NoSuchBlock, match="#3"):
         chain.block(3)
 
 
@@ -527,17 +530,18 @@ def test_fault_bad_body() -> None:
     assert ordered_trie_root(body or []) == header_at(chain, 2).extrinsics_root
 
 
-def test_faults_parse_and_validation() -> None:
-    faults = Faults.parse("wrong_state_root=5, truncated_proof_at=7")
+def test_fault_switches_and_validation() -> None:
+    faults = Faults()
+    faults.set("wrong_state_root", 5)
+    faults.set("truncated_proof_at", 7)
     assert faults.active() == {"wrong_state_root": 5, "truncated_proof": 7}
-    assert Faults.parse("") == Faults()
     assert "bad_body" in Faults.names()
     with pytest.raises(FaultError, match="unknown fault"):
-        Faults.parse("nope=1")
-    with pytest.raises(FaultError, match="name=block"):
-        Faults.parse("bad_body")
+        faults.set("nope", 1)
     with pytest.raises(FaultError, match=">= 1"):
         faults.set("bad_body", 0)
+    faults.clear()
+    assert faults == Faults()
 
 
 @pytest.mark.parametrize(
@@ -577,8 +581,19 @@ def test_missing_metadata_names_the_path_and_how_to_set_it(
     monkeypatch.setenv(METADATA_ENV, str(tmp_path / "from-env.scale"))
     with pytest.raises(DevnetError, match=r"from-env\.scale"):
         DevChain(DevnetConfig())
-    monkeypatch.setenv(METADATA_ENV, str(DEFAULT_METADATA_PATH))
-    assert DevChain(DevnetConfig()).metadata == DEFAULT_METADATA_PATH.read_bytes()
+    shared = VECTORS / "phala" / "phala_standalone_metadata.scale"
+    monkeypatch.setenv(METADATA_ENV, str(shared))
+    assert metadata_path() == shared
+    assert metadata_path(tmp_path / "configured.scale") == tmp_path / "configured.scale"
+    monkeypatch.delenv(METADATA_ENV)
+    assert metadata_path() == packaged_metadata()
+    assert DevChain(DevnetConfig()).metadata == packaged_metadata().read_bytes()
+
+
+def test_packaged_metadata_is_the_shared_vector() -> None:
+    """The wheel's copy must not drift from the vector the tests prove the devnet against."""
+    shared = (VECTORS / "phala" / "phala_standalone_metadata.scale").read_bytes()
+    assert packaged_metadata().read_bytes() == shared
 
 
 # -- the light client accepts what the devnet serves ---------------------------------------

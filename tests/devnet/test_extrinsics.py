@@ -14,7 +14,6 @@ from scalecodec.type_registry import load_type_registry_preset
 from substrateinterface import Keypair
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.messages import (
     FORCE_PUSHED_PALLET,
@@ -44,6 +43,7 @@ from pinkpipe.devnet.extrinsics import (
     ExtrinsicPool,
     ExtrinsicRejected,
 )
+from pinkpipe.devnet.keys import dev_keypair
 
 ALICE = dev_keypair("Alice", "sr25519")
 BOB = dev_keypair("Bob", "sr25519")

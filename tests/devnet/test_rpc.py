@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair, ed25519_verify
+from pinkpipe.chain.crypto import ed25519_verify
 from pinkpipe.chain.grandpa import (
     FinalityProof,
     Justification,
@@ -43,7 +41,9 @@ from pinkpipe.devnet import DevChain, DevnetConfig
 from pinkpipe.devnet.cli import devnet, parse_faults
 from pinkpipe.devnet.config import DevnetError
 from pinkpipe.devnet.extrinsics import ExtrinsicBuilder
+from pinkpipe.devnet.keys import dev_keypair
 from pinkpipe.devnet.rpc import BackgroundDevnet, DevnetServer, TransportFaults
+from tests.devnet_process import running_devnet
 from tests.vectors import PROJECT_ROOT, VECTORS
 
 ALICE = dev_keypair("Alice", "sr25519")
@@ -615,6 +615,7 @@ def outbound_at(substrate: SubstrateInterface, block_hash: str) -> list[Message]
     return decode_messages(None if raw["result"] is None else unhex(raw["result"]))
 
 
+@pytest.mark.slow
 def test_substrate_interface_reads_the_devnet(background: BackgroundDevnet) -> None:
     substrate = SubstrateInterface(url=background.url)
     try:
@@ -632,6 +633,7 @@ def test_substrate_interface_reads_the_devnet(background: BackgroundDevnet) -> N
         substrate.close()
 
 
+@pytest.mark.slow
 def test_substrate_interface_extrinsics_land(background: BackgroundDevnet) -> None:
     substrate = SubstrateInterface(url=background.url)
     try:
@@ -685,6 +687,7 @@ def test_substrate_interface_extrinsics_land(background: BackgroundDevnet) -> No
         substrate.close()
 
 
+@pytest.mark.slow
 def test_substrate_interface_waits_for_inclusion() -> None:
     with BackgroundDevnet(new_chain(), block_time=0.2) as bg:
         substrate = SubstrateInterface(url=bg.url)
@@ -717,28 +720,11 @@ def test_devnet_command_explains_a_missing_metadata_file(tmp_path: Path) -> None
     assert bad.exit_code == 1 and "stall seconds must be finite" in bad.output
 
 
+@pytest.mark.slow
 def test_devnet_command_serves_until_interrupted() -> None:
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "pinkpipe"),
-            "devnet",
-            "--port",
-            "0",
-            "--blocks",
-            "3",
-            "--block-time",
-            "0",
-            "--fault",
-            "reorder",
-        ],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
+    pinkpipe = Path(sys.executable).parent / "pinkpipe"
+    options = ("--blocks", "3", "--fault", "reorder")
+    with running_devnet(pinkpipe, *options, cwd=PROJECT_ROOT) as lines:
         assert lines[0].startswith("genesis 0x") and lines[1].startswith("best #3 ")
         url = lines[2].split("listening on ")[1].strip()
 
@@ -747,8 +733,3 @@ def test_devnet_command_serves_until_interrupted() -> None:
                 return await Rpc(client)("chain_getBlockHash")
 
         assert asyncio.run(head()) == lines[1].split()[2]
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-    finally:
-        process.kill()
-        process.wait()

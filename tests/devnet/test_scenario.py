@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from pinkpipe.chain import keys
-from pinkpipe.chain.crypto import dev_keypair
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.messages import (
     FORCE_PUSHED_PALLET,
@@ -32,6 +31,7 @@ from pinkpipe.chain.messages import (
 )
 from pinkpipe.devnet import DevChain, DevnetConfig
 from pinkpipe.devnet.extrinsics import ExtrinsicPool
+from pinkpipe.devnet.keys import dev_keypair
 from pinkpipe.devnet.rpc import DevnetServer
 from pinkpipe.devnet.scenario import (
     Scenario,
@@ -234,7 +234,10 @@ CLUSTER = {"deploy_cluster": {"name": "c", "owner": "Alice"}}
             step(deploy_cluster={"owner": "Alice", "deposit": -1}),
             "field 'deposit': must be an integer in 0..2^128-1",
         ),
-        (step(deploy_cluster={"owner": "Alice", "id": "0x12"}), "field 'id': must be 32 bytes"),
+        (
+            step(deploy_cluster={"owner": "Alice", "id": "0x12"}),
+            "field 'id': not 32 bytes long but 1",
+        ),
         (
             step(deploy_cluster={"owner": "Alice", "workers": [{"pubkey": "0x00"}]}),
             "field 'workers'",
@@ -289,7 +292,7 @@ CLUSTER = {"deploy_cluster": {"name": "c", "owner": "Alice"}}
         ),
         (
             step(command={"contract": "0x" + "00" * 32, "sender": "Bob", "message": "00"}),
-            "field 'message': must be a 0x-prefixed hex string",
+            "field 'message': not 0x-prefixed hex",
         ),
         (step(message={"sender": "Bob", "topic": "t", "payload": "0xzz"}), "field 'payload'"),
         (

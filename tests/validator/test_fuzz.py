@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,8 @@ from pinkpipe.validator import (
 from tests.fuzzing import mutated
 from tests.validator_vectors import headers_of, rococo_client, rococo_set
 from tests.vectors import rococo_batch_data, rococo_batches, split_batch
+
+pytestmark = pytest.mark.slow  # hundreds of examples per test on real batches
 
 FUZZ = settings(
     max_examples=300,

@@ -457,6 +457,7 @@ def reference_ghost(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(vote_scenarios())
+@pytest.mark.slow
 def test_ghost_matches_reference(
     scenario: tuple[list[Header], list[int], list[tuple[int, int]]],
 ) -> None:
