@@ -18,6 +18,7 @@ from pinkpipe.devnet.faults import FaultError, Faults
 from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
 from pinkpipe.devnet.runtime import METADATA_ENV
 from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
+from pinkpipe.devnet.settings import DevnetSettings
 
 DATA_FAULTS = {
     "bad-signature": "bad_justification_signature",
@@ -110,6 +111,10 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
         await server.stop()
 
 
+_DEFAULTS = DevnetSettings()
+"""The same defaults as the devnet `pinkpipe run` embeds (devnet/settings.py)."""
+
+
 @click.command("devnet")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
@@ -128,7 +133,7 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
 )
 @click.option(
     "--block-time",
-    default=6.0,
+    default=_DEFAULTS.block_time_s,
     show_default=True,
     type=click.FloatRange(0),
     help="Seconds between blocks (0: only the --blocks produced at start).",
@@ -142,14 +147,14 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
 )
 @click.option(
     "--set-period",
-    default=0,
+    default=_DEFAULTS.devnet_set_period,
     show_default=True,
     type=click.IntRange(0),
     help="Rotate the authority set every M blocks (0: never).",
 )
 @click.option(
     "--justification-period",
-    default=512,
+    default=_DEFAULTS.devnet_justification_period,
     show_default=True,
     type=click.IntRange(1),
     help="Keep a justification every P blocks.",

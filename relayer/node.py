@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from substrateinterface import SubstrateInterface
 
 from pinkpipe.chain.errors import OperationalError
-from pinkpipe.chain.grandpa import GRANDPA_ENGINE_ID, FinalityProof, Justification
-from pinkpipe.chain.header import Header
+from pinkpipe.chain.grandpa import FinalityProof, Justification
+from pinkpipe.chain.header import GRANDPA_ENGINE_ID, Header
 from pinkpipe.chain.keys import storage_prefix
 from pinkpipe.chain.scale import CodecError, encode_compact
 from pinkpipe.relayer.rpc import RpcCallError, RpcClient, RpcError, RpcTransportError

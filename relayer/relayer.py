@@ -37,11 +37,7 @@ from pinkpipe.bus import (
 from pinkpipe.bus.records import BootstrapRecord, RawBlockRecord, RecordError, decode_raw
 from pinkpipe.chain.errors import OperationalError
 from pinkpipe.chain.header import Header
-from pinkpipe.chain.keys import (
-    GRANDPA_AUTHORITIES,
-    GRANDPA_AUTHORITIES_WELL_KNOWN,
-    GRANDPA_CURRENT_SET_ID,
-)
+from pinkpipe.chain.keys import GENESIS_KEYS
 from pinkpipe.chain.scale import CodecError
 from pinkpipe.relayer.config import RelayerSettings
 from pinkpipe.relayer.node import (
@@ -57,7 +53,6 @@ from pinkpipe.relayer.rpc import RpcError, Subscription
 
 log = logging.getLogger(__name__)
 
-BOOTSTRAP_KEYS = (GRANDPA_AUTHORITIES_WELL_KNOWN, GRANDPA_AUTHORITIES, GRANDPA_CURRENT_SET_ID)
 RECENT_HASHES = 4096
 """Published hashes remembered to check later finality notifications against."""
 HEAD_POLL_S = 1.0
@@ -287,7 +282,7 @@ class Relayer:
             raise RelayerError(f"node's block #0 is 0x{block_hash.hex()}, not its genesis")
         header = await self.node.header_at(number, block_hash)
         what = f"bootstrap block #{number} 0x{block_hash.hex()}"
-        proof = await self.node.read_proof(BOOTSTRAP_KEYS, block_hash, what)
+        proof = await self.node.read_proof(GENESIS_KEYS, block_hash, what)
         record = BootstrapRecord(
             genesis_hash=self._genesis,
             number=number,

@@ -64,9 +64,9 @@ from pinkpipe.bus.records import (
 from pinkpipe.bus.streams import VALIDATOR_CONSUMER
 from pinkpipe.chain.errors import InvalidChainData, PinkpipeError
 from pinkpipe.chain.header import Header
+from pinkpipe.chain.keys import GENESIS_KEYS
 from pinkpipe.chain.scale import CodecError
 from pinkpipe.validator import (
-    GENESIS_KEYS,
     LightClient,
     LightClientError,
     genesis_authorities,
