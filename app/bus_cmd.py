@@ -18,19 +18,16 @@ import click
 from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.bus import Bus, BusSettings, raw_stream, verified_stream
 from pinkpipe.chain.errors import PinkpipeError
+from pinkpipe.chain.hextext import HexError, parse_hex
 
 STREAMS = {"raw": raw_stream, "verified": verified_stream}
 
 
 def _genesis(value: str) -> bytes:
-    raw = value.removeprefix("0x")
     try:
-        genesis = bytes.fromhex(raw)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not hex") from None
-    if len(genesis) != 32:
-        raise click.BadParameter(f"{value!r} is not a 32-byte genesis hash")
-    return genesis
+        return parse_hex(value, size=32, prefix_optional=True)
+    except HexError as e:
+        raise click.BadParameter(f"genesis hash {e}", param_hint="--genesis") from None
 
 
 async def truncate(bus: Bus, stream: str, after_seq: int) -> list[int]:

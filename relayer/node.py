@@ -20,6 +20,7 @@ from substrateinterface import SubstrateInterface
 from pinkpipe.chain.errors import OperationalError
 from pinkpipe.chain.grandpa import FinalityProof, Justification
 from pinkpipe.chain.header import GRANDPA_ENGINE_ID, Header
+from pinkpipe.chain.hextext import HexError, parse_hex
 from pinkpipe.chain.keys import storage_prefix
 from pinkpipe.chain.scale import CodecError, encode_compact
 from pinkpipe.relayer.rpc import RpcCallError, RpcClient, RpcError, RpcTransportError
@@ -64,20 +65,16 @@ class FinalityTarget:
     justification: bytes
 
 
-def hex_bytes(value: Any, what: str) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise NodeError(f"{what}: expected 0x-prefixed hex, got {_short(value)}")
+def hex_bytes(value: Any, what: str, size: int | None = None) -> bytes:
+    """A node's `0x` hex value; a malformed one is the node's error, named by `what`."""
     try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        raise NodeError(f"{what}: invalid hex {_short(value)}") from None
+        return parse_hex(value, size=size)
+    except HexError as e:
+        raise NodeError(f"{what} is {e}") from None
 
 
 def hash32(value: Any, what: str) -> bytes:
-    out = hex_bytes(value, what)
-    if len(out) != 32:
-        raise NodeError(f"{what}: expected a 32-byte hash, got {len(out)} bytes")
-    return out
+    return hex_bytes(value, what, size=32)
 
 
 def _short(value: Any) -> str:

@@ -175,13 +175,13 @@ B2 = f"block #2 0x{HEADERS[1].hash().hex()}"
                 "chain_getBlockHash",
                 lambda r: "0xnothex" if r["params"][0] == 2 else chain_answer(r),
             ),
-            "block #2 hash: invalid hex",
+            "block #2 hash is not hex: 'nothex'",
         ),
         (
             broken(
                 "chain_getBlockHash", lambda r: "0x1234" if r["params"][0] == 2 else chain_answer(r)
             ),
-            "block #2 hash: expected a 32-byte hash",
+            "block #2 hash is not 32 bytes long but 2",
         ),
         (
             broken("chain_getBlock", block_with(block={"header": header_json(HEADERS[3])})),
@@ -200,7 +200,7 @@ B2 = f"block #2 0x{HEADERS[1].hash().hex()}"
         ),
         (
             broken("chain_getBlock", block_with(block={"extrinsics": ["0x12", "zz"]})),
-            f"{B2} extrinsic: expected 0x-prefixed hex",
+            f"{B2} extrinsic is not 0x-prefixed hex: 'zz'",
         ),
         (
             broken(
