@@ -12,14 +12,12 @@ import click
 from pinkpipe.app.config import Settings, config_file_path, masked_values, value_sources
 from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
-    EXIT_OK,
     RateMeter,
-    report,
-    report_every,
     run_until_signalled,
     setup_logging,
 )
-from pinkpipe.bus import Bus, BusError, BusSettings, CheckpointStore, load_secret
+from pinkpipe.app.stage import run_stage
+from pinkpipe.bus import Bus, BusSettings, CheckpointStore, load_secret
 from pinkpipe.bus.records import RecordError, ValidatorStatus, decode_raw, decode_status
 from pinkpipe.bus.streams import raw_stream, raw_subject
 from pinkpipe.chain.errors import PinkpipeError
@@ -86,27 +84,15 @@ def _progress_line(service: ValidatorService, meter: RateMeter) -> str | None:
 
 
 async def run_validator(settings: Settings, stop: asyncio.Event) -> int:
-    try:
-        secret = load_secret(settings.validator_secret_path)
-        bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-validator")
-    except BusError as e:
-        return report(e, "validator")
-    service: ValidatorService | None = None
     meter = RateMeter()
-    reporter = asyncio.create_task(
-        report_every(5.0, stop, lambda: service and _progress_line(service, meter))
+
+    async def build(bus: Bus) -> ValidatorService:
+        store = await CheckpointStore.open(bus, load_secret(settings.validator_secret_path))
+        return ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
+
+    return await run_stage(
+        "validator", settings, stop, build, lambda service: _progress_line(service, meter)
     )
-    try:
-        store = await CheckpointStore.open(bus, secret)
-        service = ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
-        await service.run()
-        return EXIT_OK
-    except PinkpipeError as e:
-        return report(e, "validator")
-    finally:
-        stop.set()
-        await reporter
-        await bus.close()
 
 
 @click.group("validator", invoke_without_command=True)

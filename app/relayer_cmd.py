@@ -11,15 +11,12 @@ import click
 from pinkpipe.app.config import Settings
 from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
-    EXIT_OK,
     RateMeter,
-    report,
-    report_every,
     run_until_signalled,
     setup_logging,
 )
-from pinkpipe.bus import Bus, BusSettings
-from pinkpipe.chain.errors import PinkpipeError
+from pinkpipe.app.stage import run_stage
+from pinkpipe.bus import Bus
 from pinkpipe.relayer.config import RelayerSettings
 from pinkpipe.relayer.relayer import Relayer, RelayerProgress
 
@@ -37,24 +34,15 @@ def progress_line(progress: RelayerProgress, meter: RateMeter) -> str:
 async def run_relayer(settings: Settings, stop: asyncio.Event) -> int:
     """Connect to NATS and relay until `stop`; returns the process exit code."""
     assert settings.node_url is not None
-    try:
-        bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-relayer")
-    except PinkpipeError as e:
-        return report(e, "relayer")
-    relayer = Relayer(settings.section(RelayerSettings), bus, settings.node_url, stop)
+    node_url = settings.node_url
     meter = RateMeter()
-    reporter = asyncio.create_task(
-        report_every(5.0, stop, lambda: progress_line(relayer.progress, meter))
+
+    async def build(bus: Bus) -> Relayer:
+        return Relayer(settings.section(RelayerSettings), bus, node_url, stop)
+
+    return await run_stage(
+        "relayer", settings, stop, build, lambda relayer: progress_line(relayer.progress, meter)
     )
-    try:
-        await relayer.run()
-        return EXIT_OK
-    except PinkpipeError as e:
-        return report(e, "relayer")
-    finally:
-        stop.set()
-        await reporter
-        await bus.close()
 
 
 @click.command("relayer")
