@@ -32,9 +32,18 @@ async def run_stage(
     build: Callable[[Bus], Awaitable[S]],
     progress: Callable[[S], str | None],
 ) -> int:
-    """Connect, `build(bus)` the stage, run it until `stop`; returns the exit code."""
+    """Connect, `build(bus)` the stage, run it until `stop`; returns the exit code. A stop
+    asked for while still connecting ends it at once (code 0)."""
+    connecting = asyncio.create_task(Bus.connect(settings.section(BusSettings), f"pinkpipe-{name}"))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        return EXIT_OK
     try:
-        bus = await Bus.connect(settings.section(BusSettings), f"pinkpipe-{name}")
+        bus = connecting.result()
     except PinkpipeError as e:
         return report(e, name)
     stage: S | None = None

@@ -115,6 +115,9 @@ async def connect_nats(settings: BusSettings, name: str) -> NatsClient:
     except (nats.errors.Error, OSError, ValueError) as e:
         await _close_quietly(nc)
         raise BusError(f"cannot connect to NATS at {shown}: {mask_url(describe(e))}") from None
+    except asyncio.CancelledError:
+        await _close_quietly(nc)
+        raise
     return nc
 
 

@@ -1,5 +1,5 @@
 """`python -m pinkpipe`: the same as the `pinkpipe` command."""
 
-from pinkpipe.app.cli import main
+from pinkpipe import main
 
 main()
