@@ -1,0 +1,251 @@
+"""Parachain finality on a real Polkadot `Paras::Heads` proof and on built relay states."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from pinkpipe.chain.header import Header
+from pinkpipe.chain.parachain import encode_head_data, paras_heads_key
+from pinkpipe.chain.scale import encode_bytes
+from pinkpipe.chain.trie import TrieState
+from pinkpipe.validator.errors import BadProof, LightClientError
+from pinkpipe.validator.parachain import (
+    BadParachainState,
+    BlockRef,
+    HeadForked,
+    HeadNotProven,
+    HeadWentBack,
+    ParachainState,
+    RelayBlock,
+    RelayNotAfter,
+    UnlinkedParaHeader,
+    anchored_at_genesis,
+    import_para_batch,
+)
+from tests.grandpa_builder import extend, make_genesis
+from tests.parachain_vectors import (
+    POLKADOT_RELAY_HASH,
+    POLKADOT_RELAY_NUMBER,
+    POLKADOT_STATE_ROOT,
+    SPIRITNET_HEAD_HASH,
+    SPIRITNET_HEAD_NUMBER,
+    SPIRITNET_HEAD_PARENT,
+    SPIRITNET_HEADS_PROOF,
+    SPIRITNET_PARA_ID,
+)
+
+PARA_ID = 2035
+POLKADOT = RelayBlock(POLKADOT_RELAY_NUMBER, POLKADOT_RELAY_HASH, POLKADOT_STATE_ROOT)
+
+
+# --- real data: Polkadot #16,363,919 proving KILT Spiritnet's head ------------------------
+
+
+def _real_head() -> Header:
+    state = ParachainState(SPIRITNET_PARA_ID)
+    return import_para_batch(state, POLKADOT, SPIRITNET_HEADS_PROOF, []).head
+
+
+def test_real_proof_finalizes_the_proven_head() -> None:
+    result = import_para_batch(
+        ParachainState(SPIRITNET_PARA_ID), POLKADOT, SPIRITNET_HEADS_PROOF, []
+    )
+    assert result.head.number == SPIRITNET_HEAD_NUMBER
+    assert [h for _, h in result.finalized] == [SPIRITNET_HEAD_HASH]
+    assert result.state.finalized == BlockRef(SPIRITNET_HEAD_NUMBER, SPIRITNET_HEAD_HASH)
+    assert result.state.relay == BlockRef(POLKADOT_RELAY_NUMBER, POLKADOT_RELAY_HASH)
+
+
+def test_real_head_links_to_its_parent_checkpoint() -> None:
+    state = ParachainState(
+        SPIRITNET_PARA_ID, BlockRef(SPIRITNET_HEAD_NUMBER - 1, SPIRITNET_HEAD_PARENT)
+    )
+    head = _real_head()
+    result = import_para_batch(state, POLKADOT, SPIRITNET_HEADS_PROOF, [head])
+    assert result.finalized == ((head, SPIRITNET_HEAD_HASH),)
+
+
+def test_real_head_refused_from_a_wrong_checkpoint() -> None:
+    wrong = bytes(32)
+    state = ParachainState(SPIRITNET_PARA_ID, BlockRef(SPIRITNET_HEAD_NUMBER - 1, wrong))
+    with pytest.raises(UnlinkedParaHeader, match=r"does not extend #4183227 0x0000") as e:
+        import_para_batch(state, POLKADOT, SPIRITNET_HEADS_PROOF, [_real_head()])
+    assert e.value.number == SPIRITNET_HEAD_NUMBER
+
+
+def test_real_head_below_the_final_block_went_back() -> None:
+    state = ParachainState(SPIRITNET_PARA_ID, BlockRef(SPIRITNET_HEAD_NUMBER + 1, bytes(32)))
+    with pytest.raises(HeadWentBack, match=r"went back below the final parachain block #4183229"):
+        import_para_batch(state, POLKADOT, SPIRITNET_HEADS_PROOF, [])
+
+
+@pytest.mark.parametrize("node", range(len(SPIRITNET_HEADS_PROOF)))
+def test_real_proof_with_a_flipped_byte_is_refused(node: int) -> None:
+    proof = list(SPIRITNET_HEADS_PROOF)
+    middle = len(proof[node]) // 2
+    proof[node] = (
+        proof[node][:middle] + bytes([proof[node][middle] ^ 1]) + proof[node][middle + 1 :]
+    )
+    with pytest.raises(BadProof) as e:
+        import_para_batch(ParachainState(SPIRITNET_PARA_ID), POLKADOT, proof, [])
+    assert f"#{POLKADOT_RELAY_NUMBER}" in str(e.value)
+
+
+def test_real_proof_against_a_wrong_state_root_is_refused() -> None:
+    relay = replace(
+        POLKADOT, state_root=bytes([POLKADOT_STATE_ROOT[0] ^ 1]) + POLKADOT_STATE_ROOT[1:]
+    )
+    with pytest.raises(BadProof, match="read proof rejected against state root"):
+        import_para_batch(ParachainState(SPIRITNET_PARA_ID), relay, SPIRITNET_HEADS_PROOF, [])
+
+
+def test_real_proof_does_not_prove_another_para_id() -> None:
+    with pytest.raises(BadProof, match="proof incomplete") as e:
+        import_para_batch(ParachainState(2035), POLKADOT, SPIRITNET_HEADS_PROOF, [])
+    assert e.value.key == paras_heads_key(2035)
+
+
+# --- built data: a relay state per relay block holding the parachain's head ----------------
+
+
+def relay_block(
+    number: int, heads: dict[int, bytes], extra: dict[bytes, bytes] | None = None
+) -> tuple[RelayBlock, list[bytes]]:
+    """A relay block whose state holds `Paras::Heads` values, and the proof for PARA_ID."""
+    pairs = {paras_heads_key(p): v for p, v in heads.items()} | (extra or {})
+    state = TrieState.from_pairs(pairs, 0)
+    relay_hash = number.to_bytes(4, "little") * 8
+    return RelayBlock(number, relay_hash, state.root()), state.read_proof(
+        [paras_heads_key(PARA_ID)]
+    )
+
+
+def relay_with_head(number: int, head: Header) -> tuple[RelayBlock, list[bytes]]:
+    return relay_block(number, {PARA_ID: encode_head_data(head), 1000: b"\x04\x00"})
+
+
+GENESIS = make_genesis("para")
+CHAIN = extend(GENESIS, 12)
+
+
+def test_headers_from_genesis_up_to_each_proven_head_become_final() -> None:
+    state = anchored_at_genesis(PARA_ID, GENESIS.hash())
+    done: list[bytes] = []
+    for relay_number, head_number in ((10, 2), (11, 2), (12, 5), (14, 12)):
+        relay, proof = relay_with_head(relay_number, CHAIN[head_number - 1])
+        previous = state.finalized.number
+        result = import_para_batch(state, relay, proof, CHAIN[previous:head_number])
+        state = result.state
+        done.extend(h for _, h in result.finalized)
+    assert done == [h.hash() for h in CHAIN]
+    assert state.finalized == BlockRef(12, CHAIN[-1].hash())
+    assert state.relay.number == 14
+
+
+def test_a_head_that_did_not_move_finalizes_nothing() -> None:
+    state = import_para_batch(
+        anchored_at_genesis(PARA_ID, GENESIS.hash()), *relay_with_head(1, CHAIN[2]), CHAIN[:3]
+    ).state
+    result = import_para_batch(state, *relay_with_head(2, CHAIN[2]), [])
+    assert result.finalized == ()
+    assert result.state.finalized == state.finalized
+    with pytest.raises(UnlinkedParaHeader, match="beyond the proven head #3"):
+        import_para_batch(state, *relay_with_head(3, CHAIN[2]), CHAIN[3:4])
+
+
+def test_a_wrong_genesis_is_refused_at_the_first_header() -> None:
+    state = anchored_at_genesis(PARA_ID, make_genesis("other").hash())
+    with pytest.raises(UnlinkedParaHeader, match="does not extend #0") as e:
+        import_para_batch(state, *relay_with_head(1, CHAIN[2]), CHAIN[:3])
+    assert e.value.number == 1
+
+
+def _final_at(number: int) -> ParachainState:
+    return ParachainState(
+        PARA_ID, BlockRef(number, CHAIN[number - 1].hash()), BlockRef(5, bytes(32))
+    )
+
+
+def test_a_head_that_skips_back_is_refused() -> None:
+    with pytest.raises(HeadWentBack) as e:
+        import_para_batch(_final_at(6), *relay_with_head(6, CHAIN[3]), [])
+    assert (e.value.number, e.value.block_hash) == (4, CHAIN[3].hash())
+
+
+def test_a_head_forking_at_the_final_height_is_refused() -> None:
+    fork = extend(CHAIN[4], 1, fork=1)[0]
+    with pytest.raises(HeadForked, match="at the same height"):
+        import_para_batch(_final_at(6), *relay_with_head(6, fork), [])
+
+
+def test_a_head_on_a_fork_is_refused_against_the_nodes_headers() -> None:
+    fork = extend(CHAIN[6], 2, fork=1)
+    with pytest.raises(HeadForked, match="differs from the proven head") as e:
+        import_para_batch(_final_at(7), *relay_with_head(6, fork[-1]), CHAIN[7:9])
+    assert (e.value.number, e.value.block_hash) == (9, fork[-1].hash())
+
+
+def test_a_withheld_header_leaves_the_rest_unlinked() -> None:
+    headers = CHAIN[6:9] + CHAIN[10:12]
+    with pytest.raises(UnlinkedParaHeader, match="does not extend #9") as e:
+        import_para_batch(_final_at(6), *relay_with_head(6, CHAIN[11]), headers)
+    assert e.value.number == 11
+
+
+def test_headers_short_of_the_head_are_refused() -> None:
+    with pytest.raises(
+        UnlinkedParaHeader,
+        match=r"headers end at #9 .*short of the proven head \(parachain block #12 ",
+    ):
+        import_para_batch(_final_at(6), *relay_with_head(6, CHAIN[11]), CHAIN[6:9])
+
+
+def test_a_wrong_para_id_finds_no_head() -> None:
+    relay, proof = relay_block(6, {2004: encode_head_data(CHAIN[8])})
+    with pytest.raises(HeadNotProven, match=r"Paras::Heads\(2035\) is absent .*wrong para id") as e:
+        import_para_batch(_final_at(6), relay, proof, [])
+    assert e.value.number == 6
+
+
+def test_an_undecodable_head_names_the_offset() -> None:
+    relay, proof = relay_block(6, {PARA_ID: encode_bytes(bytes(40))})
+    with pytest.raises(HeadNotProven, match=r"Header.state_root at byte 34: .*\(relay block #6 "):
+        import_para_batch(_final_at(6), relay, proof, [])
+
+
+def test_a_relay_block_must_come_after_the_last_used() -> None:
+    with pytest.raises(RelayNotAfter, match="not after relay block #5"):
+        import_para_batch(_final_at(6), *relay_with_head(5, CHAIN[8]), CHAIN[6:9])
+
+
+def test_refusals_are_invalid_chain_data_and_leave_the_state_unchanged() -> None:
+    state = _final_at(6)
+    before = state.to_bytes()
+    with pytest.raises(LightClientError):
+        import_para_batch(state, *relay_with_head(6, CHAIN[3]), [])
+    assert state.to_bytes() == before
+
+
+def test_state_round_trips_through_bytes() -> None:
+    for state in (
+        ParachainState(PARA_ID),
+        _final_at(6),
+        anchored_at_genesis(PARA_ID, GENESIS.hash()),
+    ):
+        assert ParachainState.from_bytes(state.to_bytes()) == state
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "got no bytes"),
+        (b"\x02" + bytes(6), "got version byte 2"),
+        (ParachainState(PARA_ID).to_bytes() + b"\x00", "1 trailing bytes"),
+        (ParachainState(PARA_ID).to_bytes()[:-1] + b"\x02", "invalid Option tag 2"),
+    ],
+)
+def test_bad_state_bytes_are_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(BadParachainState, match=reason):
+        ParachainState.from_bytes(data)
