@@ -205,26 +205,42 @@ def _check_relay_order(state: ParachainState, relay: RelayBlock) -> None:
         )
 
 
-def _check_head_progress(
-    final: BlockRef, relay: RelayBlock, head: Header, head_hash: bytes
-) -> None:
-    at = f"the head proven at relay block #{relay.number} 0x{relay.hash.hex()}"
+@dataclass(frozen=True, slots=True)
+class _Proven:
+    """The head proven at a relay block, as the checks below need it."""
+
+    relay: RelayBlock
+    head: Header
+    hash: bytes
+
+    @property
+    def where(self) -> str:
+        return (
+            f"the head #{self.head.number} proven at relay block #{self.relay.number} "
+            f"0x{self.relay.hash.hex()}"
+        )
+
+
+def _check_head_progress(final: BlockRef, proven: _Proven) -> None:
+    head = proven.head
     if head.number < final.number:
         raise HeadWentBack(
-            f"{at} went back below the final parachain block #{final.number} 0x{final.hash.hex()}",
+            f"{proven.where} went back below the final parachain block #{final.number} "
+            f"0x{final.hash.hex()}",
             number=head.number,
-            block_hash=head_hash,
+            block_hash=proven.hash,
         )
-    if head.number == final.number and head_hash != final.hash:
+    if head.number == final.number and proven.hash != final.hash:
         raise HeadForked(
-            f"{at} forks from the final parachain block 0x{final.hash.hex()} at the same height",
+            f"{proven.where} forks from the final parachain block 0x{final.hash.hex()} "
+            "at the same height",
             number=head.number,
-            block_hash=head_hash,
+            block_hash=proven.hash,
         )
 
 
 def _link(
-    final: BlockRef | None, headers: Sequence[Header], head: Header, head_hash: bytes
+    final: BlockRef | None, headers: Sequence[Header], proven: _Proven
 ) -> list[tuple[Header, bytes]]:
     """`headers` with their hashes, checked to run from `final` (exclusive) to the head."""
     linked: list[tuple[Header, bytes]] = []
@@ -240,30 +256,30 @@ def _link(
                 number=header.number,
                 block_hash=header_hash,
             )
-        if header.number >= head.number and header_hash != head_hash:
-            raise _off_head(header, header_hash, head, head_hash)
+        if header.number >= proven.head.number and header_hash != proven.hash:
+            raise _off_head(header, header_hash, proven)
         linked.append((header, header_hash))
         parent = BlockRef(header.number, header_hash)
     if parent is None:
-        return [(head, head_hash)]
-    if parent.hash != head_hash:
+        return [(proven.head, proven.hash)]
+    if parent.hash != proven.hash:
         raise UnlinkedParaHeader(
-            f"headers end at #{parent.number} 0x{parent.hash.hex()}, short of the proven head",
-            number=head.number,
-            block_hash=head_hash,
+            f"headers end at #{parent.number} 0x{parent.hash.hex()}, short of {proven.where}",
+            number=proven.head.number,
+            block_hash=proven.hash,
         )
     return linked
 
 
-def _off_head(header: Header, header_hash: bytes, head: Header, head_hash: bytes) -> Exception:
-    if header.number == head.number:
+def _off_head(header: Header, header_hash: bytes, proven: _Proven) -> ParachainError:
+    if header.number == proven.head.number:
         return HeadForked(
-            f"supplied header 0x{header_hash.hex()} differs from the proven head at its height",
-            number=head.number,
-            block_hash=head_hash,
+            f"the parachain node's header 0x{header_hash.hex()} differs from {proven.where}",
+            number=header.number,
+            block_hash=proven.hash,
         )
     return UnlinkedParaHeader(
-        f"header is beyond the proven head #{head.number} 0x{head_hash.hex()}: not final",
+        f"header is beyond {proven.where}: not final",
         number=header.number,
         block_hash=header_hash,
     )
@@ -284,17 +300,17 @@ def import_para_batch(
     """
     _check_relay_order(state, relay)
     head = proven_head(state, relay, proof)
-    head_hash = head.hash()
+    proven = _Proven(relay, head, head.hash())
     final = state.finalized
     if final is not None:
-        _check_head_progress(final, relay, head, head_hash)
+        _check_head_progress(final, proven)
         if head.number == final.number:
             if headers:
-                raise _off_head(headers[0], headers[0].hash(), head, head_hash)
+                raise _off_head(headers[0], headers[0].hash(), proven)
             return ParaImportResult(_advance(state, final, relay), head, ())
-    linked = _link(final, headers, head, head_hash)
+    linked = _link(final, headers, proven)
     return ParaImportResult(
-        _advance(state, BlockRef(head.number, head_hash), relay), head, tuple(linked)
+        _advance(state, BlockRef(head.number, proven.hash), relay), head, tuple(linked)
     )
 
 

@@ -151,7 +151,7 @@ def test_a_head_that_did_not_move_finalizes_nothing() -> None:
     result = import_para_batch(state, *relay_with_head(2, CHAIN[2]), [])
     assert result.finalized == ()
     assert result.state.finalized == state.finalized
-    with pytest.raises(UnlinkedParaHeader, match="beyond the proven head #3"):
+    with pytest.raises(UnlinkedParaHeader, match="beyond the head #3 proven at relay block #3 "):
         import_para_batch(state, *relay_with_head(3, CHAIN[2]), CHAIN[3:4])
 
 
@@ -182,7 +182,7 @@ def test_a_head_forking_at_the_final_height_is_refused() -> None:
 
 def test_a_head_on_a_fork_is_refused_against_the_nodes_headers() -> None:
     fork = extend(CHAIN[6], 2, fork=1)
-    with pytest.raises(HeadForked, match="differs from the proven head") as e:
+    with pytest.raises(HeadForked, match="differs from the head #9 proven at relay block #6 ") as e:
         import_para_batch(_final_at(7), *relay_with_head(6, fork[-1]), CHAIN[7:9])
     assert (e.value.number, e.value.block_hash) == (9, fork[-1].hash())
 
@@ -197,7 +197,7 @@ def test_a_withheld_header_leaves_the_rest_unlinked() -> None:
 def test_headers_short_of_the_head_are_refused() -> None:
     with pytest.raises(
         UnlinkedParaHeader,
-        match=r"headers end at #9 .*short of the proven head \(parachain block #12 ",
+        match=r"headers end at #9 .*short of the head #12 proven at relay block #6 .* \(parachain",
     ):
         import_para_batch(_final_at(6), *relay_with_head(6, CHAIN[11]), CHAIN[6:9])
 

@@ -1,0 +1,163 @@
+"""The devnet's relay chain and parachain: heads land in Paras::Heads, light clients agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from pinkpipe.chain import keys
+from pinkpipe.chain.header import Header
+from pinkpipe.chain.parachain import PARACHAIN_ID_KEY, decode_head_data, decode_para_id
+from pinkpipe.devnet.config import DevnetConfig, DevnetError, dev_account
+from pinkpipe.devnet.faults import FaultError
+from pinkpipe.devnet.parachain import DEFAULT_PARA_ID, ParachainDevnet, ParachainFaults
+from pinkpipe.validator.errors import LightClientError
+from pinkpipe.validator.light_client import LightClient
+from pinkpipe.validator.parachain import (
+    HeadForked,
+    HeadWentBack,
+    ParachainState,
+    RelayBlock,
+    UnlinkedParaHeader,
+    anchored_at_genesis,
+    import_para_batch,
+)
+from pinkpipe.validator.storage import verify_storage_proof
+from tests.devnet.test_chain import all_pairs, light_client_batches
+
+MESSAGE = b"\x00\x0cfoo\x10dest\x08hi"
+
+
+def make(**faults: int) -> ParachainDevnet:
+    relay = DevnetConfig(
+        chain_name="pinkpipe relay",
+        justification_period=4,
+        set_period=10,
+        faults=ParachainFaults(**faults),
+    )
+    return ParachainDevnet(relay, DevnetConfig(chain_name="pinkpipe para"))
+
+
+def served_headers(pair: ParachainDevnet, first: int, last: int) -> list[Header]:
+    """Parachain headers first..last as its node serves them (withheld ones missing)."""
+    headers = (pair.para.header(pair.para.block_hash(n) or b"") for n in range(first, last + 1))
+    return [h for h in headers if h is not None]
+
+
+def follow(pair: ParachainDevnet) -> tuple[ParachainState, list[bytes]]:
+    """The relay light client from genesis, then parachain finality at every finalized
+    relay block, as the pipeline's validator does; returns the final state and the hashes
+    of the parachain blocks it finalized, in order."""
+    relay = pair.relay
+    client = LightClient.from_genesis_storage(
+        all_pairs(relay, relay.genesis_hash), genesis_hash=relay.genesis_hash
+    )
+    state = anchored_at_genesis(pair.para_id, pair.para.genesis_hash)
+    finalized: list[bytes] = []
+    for headers, justification in light_client_batches(relay):
+        for block in client.import_batch(headers, justification).finalized:
+            relay_block = RelayBlock(block.number, block.hash, block.state_root)
+            proof = pair.heads_proof(block.hash)
+            head = decode_head_data(
+                verify_storage_proof(block.state_root, proof, [pair.heads_key])[pair.heads_key]
+                or b""
+            )
+            para_headers = served_headers(pair, state.finalized.number + 1, head.number)
+            result = import_para_batch(state, relay_block, proof, para_headers)
+            state = result.state
+            finalized.extend(h for _, h in result.finalized)
+    return state, finalized
+
+
+def test_same_configuration_gives_identical_chains() -> None:
+    first, second = make(), make()
+    first.produce(12)
+    second.produce(12)
+    for n in range(13):
+        assert first.relay.block_hash(n) == second.relay.block_hash(n)
+    assert first.para.best_hash == second.para.best_hash
+    assert first.para.genesis_hash != first.relay.genesis_hash
+
+
+def test_heads_land_one_or_two_relay_blocks_after_the_parachain_block() -> None:
+    pair = make()
+    pair.produce(20)
+    assert pair.head_number_at(0) is None and pair.head_number_at(1) == 0
+    for relay_number in range(1, 21):
+        at = pair.relay.block_hash(relay_number) or b""
+        value = pair.relay.storage(pair.heads_key, at)
+        held = pair.head_number_at(relay_number)
+        assert held is not None and value is not None
+        assert decode_head_data(value) == pair.para.block(held).header
+    # Parachain block P is built at relay block 2P+1 and its head included 2 relay blocks
+    # later for odd P, 1 for even P.
+    assert [pair.head_number_at(r) for r in range(1, 13)] == [0, 0, 0, 0, 1, 2, 2, 2, 3, 4, 4, 4]
+    assert pair.para.best_number == 9 and pair.para.finalized_number == 8
+    assert pair.para.finalized_hash == pair.para.block_hash(8)
+
+
+def test_the_parachain_carries_phala_storage_and_its_para_id_but_no_grandpa() -> None:
+    pair = make()
+    pair.para.include(b"\x08\x01\x02", [MESSAGE], dev_account("Alice"))
+    pair.produce(4)
+    para = pair.para
+    assert decode_para_id(para.storage(PARACHAIN_ID_KEY) or b"") == DEFAULT_PARA_ID
+    assert para.storage(keys.PHALA_MQ_OUTBOUND_MESSAGES, para.block_hash(1)) == b"\x04" + MESSAGE
+    assert para.account_info(dev_account("Alice")).nonce == 1
+    assert para.justification(para.best_hash) is None
+    assert para.justified_numbers() == [] and para.prove_finality(1) is None
+    assert pair.relay.justification(pair.relay.block_hash(4) or b"") is not None
+
+
+def test_the_pipeline_core_finalizes_every_parachain_block_once_across_rotations() -> None:
+    pair = make()
+    pair.produce(60)
+    state, finalized = follow(pair)
+    held = pair.head_number_at(60)
+    assert held == state.finalized.number == 28
+    assert finalized == [pair.para.block_hash(n) for n in range(1, held + 1)]
+    assert pair.relay.schedule.set_id(60) == 5  # five authority-set rotations crossed
+
+
+def _refusal(pair: ParachainDevnet) -> LightClientError:
+    pair.produce(40)
+    with pytest.raises(LightClientError) as e:
+        follow(pair)
+    return e.value
+
+
+def test_a_wrong_head_is_refused_at_its_parachain_block() -> None:
+    error = _refusal(make(wrong_head_at=17))
+    assert isinstance(error, HeadForked)
+    assert error.number == make_and_hold(17)
+
+
+def test_a_head_that_skips_back_is_refused() -> None:
+    error = _refusal(make(head_skips_back_at=17))
+    assert isinstance(error, HeadWentBack)
+    assert error.number == make_and_hold(16) - 1
+
+
+def test_a_withheld_parachain_header_stops_finality_after_it() -> None:
+    error = _refusal(make(withheld_head_at=6))
+    assert isinstance(error, UnlinkedParaHeader)
+    assert error.number == 6 and "headers end at #5" in str(error)
+
+
+def make_and_hold(relay_number: int) -> int:
+    """The parachain block a fault-free pair's relay block holds."""
+    pair = make()
+    pair.produce(relay_number)
+    held = pair.head_number_at(relay_number)
+    assert held is not None
+    return held
+
+
+def test_fault_switches_parse_and_validate() -> None:
+    faults = ParachainFaults.parse("wrong_head=5,withheld_head=3,bad_body=2")
+    assert faults.active() == {"bad_body": 2, "wrong_head": 5, "withheld_head": 3}
+    with pytest.raises(FaultError, match="unknown fault"):
+        ParachainFaults.parse("late_head=4")
+    with pytest.raises(DevnetError, match="inclusion lags"):
+        ParachainDevnet(DevnetConfig(), DevnetConfig(), inclusion_lags=(0,))
+    with pytest.raises(DevnetError, match="para_period"):
+        ParachainDevnet(DevnetConfig(), DevnetConfig(), para_period=0)
