@@ -1,17 +1,20 @@
-"""Real recorded relay-chain data for parachain finality: a Polkadot `Paras::Heads` read proof.
+"""Real recorded relay-chain data for parachain finality: `Paras::Heads` read proofs.
 
-Source (data only, hex copied): repository KILTprotocol/kilt-node, file
-`crates/kilt-dip-primitives/src/state_proofs/mod.rs` at commit
-98f53f4a044815ead61b8650aba20c8ef37b9836, test
-`verify_storage_value_proof_polkadot_parahead_proof_for_spiritnet`: the answer of Polkadot's
-`state_getReadProof([Paras::Heads(2086)], 0x18e90e9a…f58e39)` (relay block #16,363,919) and that
-block's state root. Para 2086 is KILT Spiritnet; the proven HeadData holds Spiritnet header
-#4,183,228, whose hash is below (computed here, and it links to the parent hash it names).
-The relay header itself is not in the source: only its hash, number and state root.
+Each set is a relay chain's state root and the nodes `state_getReadProof` returned for one
+`Paras::Heads(para_id)` key, copied as hex (data only) from the public repository named above
+it. Both HeadData values hold a Cumulus parachain header, as Phala's and Khala's do.
 """
 
 from __future__ import annotations
 
+# Source: repository KILTprotocol/kilt-node, file
+# `crates/kilt-dip-primitives/src/state_proofs/mod.rs` at commit
+# 98f53f4a044815ead61b8650aba20c8ef37b9836, test
+# `verify_storage_value_proof_polkadot_parahead_proof_for_spiritnet`: Polkadot's answer to
+# `state_getReadProof([Paras::Heads(2086)], 0x18e90e9a…f58e39)` (relay block #16,363,919) and
+# that block's state root. Para 2086 is KILT Spiritnet; the proven HeadData holds Spiritnet
+# header #4,183,228, whose hash and fields are below (computed here). The relay header itself is
+# not in the source: only its hash, number and state root.
 POLKADOT_RELAY_NUMBER = 16_363_919
 POLKADOT_RELAY_HASH = bytes.fromhex(
     "18e90e9aa8e3b063f60386ba1b0415111798e72d01de58b1438d620d42f58e39"
@@ -84,4 +87,88 @@ SPIRITNET_HEAD_PARENT = bytes.fromhex(
 )
 SPIRITNET_HEAD_STATE_ROOT = bytes.fromhex(
     "6d1156941db1bccd58ce3a1cac4f40cad91f692d94e98f501dd70081a129b69a"
+)
+
+
+# Source (data only, hex copied): repository ChainSafe/gossamer, file
+# `pkg/trie/inmemory/proof/proof_test.go` at commit 257754473386bf14a71fb31de0fd52c7cf1fe097,
+# test `TestParachainHeaderStateProof`: a relay chain's state root and its read proof of
+# `Paras::Heads(1000)` (an Asset Hub). The source names neither the relay chain nor the block;
+# the proven head is parachain header #2,036,522 (Aura), hash below (computed here).
+GOSSAMER_RELAY_STATE_ROOT = bytes.fromhex(
+    "3b903e9947f26c4455f213b648661d0ef9b30018da7fa7be76bb5af2f5f75735"
+)
+GOSSAMER_PARA_ID = 1000
+GOSSAMER_HEADS_PROOF = [
+    bytes.fromhex(
+        "36ff6f7d467b87a9e803000021590f48b11891aee1f281f856256f37a20f8abc5d027434f89dd2decab922fe"
+    ),
+    bytes.fromhex(
+        "800464801861be085002d2b0498ea992b13cfb1ca6b5e05a7ca54f6180dcc1bcd10a9f0680f6f6801e4b41e2"
+        "e6d8ec194dba122bfb9eb33feb2545ef5144cea79551f7cc5280f6370779a48f025599265f348f955ee0b12e"
+        "eb99238950c07f5562091f2186d48043e819b824d89dc6e744b5342c963829d44a93a1bdad2405615856f679"
+        "45c9e0"
+    ),
+    bytes.fromhex(
+        "80cf93807b212eaf64882b542230cc1fa87d9505181a516c0dfd67ac55d3158cd753f8ad80862c9aecf51563"
+        "f0b4f54f6d2a325bec9afdf62a66f595e150203fd9a144b1e580c2fb34bc8b88011ab509fd52c25b3469bbc9"
+        "353f472a05decd83449af1e3677d80ecbe9453c51b405848014efabda8a0cde4b9458e7c26a4d9eeb589c52b"
+        "db5eb1809c43b10cb7509edfd059982f30f20ba7368bbd82786184cf0a5be813cd07490a8088d755e6397229"
+        "5bd4772b7322e27adb3358090fc2f16c66e65341de0d9bd22980891eac33e3ee82a64283ab12370710911e86"
+        "6576869040634657bcc78a1385a180a4c9385e359a9977574174c4d31beab6206a569ad15ef435bf784f1662"
+        "3e1d21802e89324e6a5e0be929b37bb44bdbf6619e6af80cbdebc9bd67a44c8aa072ef3980d8eabbfa85a630"
+        "9a2ff6dac1a06e6a6d214faba34887e6f8e14c0d0d1858711e"
+    ),
+    bytes.fromhex(
+        "80ffff80fe86a6cb12b2233729f7834ff614d56c968207d9ae09266cd3835e32fc7bbdba80ee3fa56aef90d7"
+        "9d5a7c8e5f6e85252288631533a5a8ebf405846bdc3cedcaf38019c7f105c5c4278d8f4b5a67adb644c0d4b0"
+        "56b6affbe8721df8ce54865e8fe8800b223e5d94298635855f517e49a2e925d4e39de3e27ff1af06b658de5a"
+        "2e8280804165dde7158903211dc880ebc441e6fc3ef9f8a1c5f99fd261178c4e97206805808dcd7a042792b3"
+        "9ad7fcbd97e77273b3d0b250c3203398f7290a7d3e0d7cc20c807c3fac76e1315865f8e8fcda6748711a415f"
+        "c87187794acba9584b2c151b956080091b6db629efcf3857b17a2df2fa8b296c5aedc80db088f4e6a560053c"
+        "7ce890803e5026745b944d7fa9a39c6f08292b88efbaec1e1041ccd78348053881c1bf86800451959b47e46e"
+        "cdb0edd2df37445db0a629898058bae12a73ad88379a130fe080f52d9d5dfa99ec1762f86ca9b229e11e8f79"
+        "10633e1032ece9c89e28892397a4805e6def858a456048697cbdb9af83fc447c671b0cf283f1409400f3a6c5"
+        "06321f80f8093e29566bd8ebec39521f87c10156d1c424a767aadecd231adf5c55f5f538806075e1c36fcba7"
+        "11bb56da63b85b31fdf481041a0acb93b035a6ebb9987734f4808f0cfeb4e4785d0fcb162883963e55e8cbc4"
+        "9c2398f1f275cfe5d2484bac2f9780b063dd4a5cd6b883c54ff93751d114e20e99e2e05eff766ddcca317b67"
+        "d4f08a"
+    ),
+    bytes.fromhex(
+        "9e710b30bd2eab0352ddcc26417aa1945fcb801998fc2315e4329c3d3c59ff787fef52f1707abcf997f8114a"
+        "016594b6716ce8803a5b05f6d48162e04748dce0050d00025c0d51a4845ea2119f66952522b2cd2b80549fd5"
+        "090d980b3ae9b1b61196d5f617c57b2f4e5eb5f2e51e4c5c857429363180196a38280fc3af7f724552363e48"
+        "33e604127b44cb46271dd28151765bb91cf0505f0e7b9012096b41c4eb3aaf947f6ea4290800004c5f03c716"
+        "fb8fff3de61a883bb76adb34a2040080ae1c868ee54941861f121640db72e895211b6748da302cc4ddf39f71"
+        "5c76e7528052e248e38ba2e7f604c09c090bfb8abc6bc68c2f92f34f454606b4a63102e58a8026a2dd112b0c"
+        "a67351d4abb723dc41978d5865dd4b208b37eed5200bbc0ba0f4807bd51e23ee41e85d99c3985aa8b0f859f7"
+        "0f20fa783b7055b5161adfc69e2d5180a6a96fae992961a174ea36d7e23e69c08d45ecacc82e14fbc3546b8d"
+        "60ceae48"
+    ),
+    bytes.fromhex(
+        "9f0b3c252fcb29d88eff4f3de5de4476c3ffff8076bed1a9045e1937ab7ad7cff6e667c66351022b28103771"
+        "310fa09e0a07708f808ff91cb4e274aa25177bbea2d77d5693f3da34820ecb82d6a06529de8bc0beb580b51c"
+        "90d98a3cc501566107ce9b89e91609de184f72c521efe2e2486beb095dc280af5427f678c5055f4039369c53"
+        "aaa785a3767ba10cf2e42b5cc9b625d8021bca8044ea5b04397b504579d34a01419b6f0fb0c4f3003b3e6e0b"
+        "99687cc88f398670803d46b9972edc81cd44df296d227eafde0abd880a53ea37632ddb558e913315e68010a7"
+        "cfabb7bf234b6efd0fba3d30758e762ec52d14d329e0b9ebd5c84ec7752680c9b8e0f77483284d53f3ccb7ca"
+        "3a217faa9b50a819cfa557438cfa9813306910809bb471046c73d5edf5683b4e3408714f428ecdf8c447e80f"
+        "8335b4049e555c2e80fd2a0bea95ba513ddd672bdd9d9fbfd1c9588731d06e9afa5004332250054ea1802630"
+        "61f7d953b0fba1d98b9c6529ce6c1d78af0012180caccb388c4921216de1803543b7e854863de08e6ce77ac1"
+        "71ecec6b64d419e58d6171fe654ee279b5f8c28061cd0a2e641fbce3fd78bad7f2b298918a187aca625491c1"
+        "a1898763705840fa807aa5071686a8d5d83f8db3531aaaa181ea3843746bfc7917193b1dfcfbb0c49b8065ad"
+        "311a5eb95c25f400fd199f1005a4ba6f62a7049117e9466dba91c1df949d80aa704996ec32908132b6724503"
+        "0b4d8456c46415837150ef58898df6b9b0ce5e"
+    ),
+    bytes.fromhex(
+        "e902116a2811eaaa372fcd8c769b5f433d3995872b21c468dcfc6270e1f9fa07167eaa4c7c00f5f981c0b4da"
+        "fe3c1029e70fb290294fc21f040197ac00f209dbf659a97bd83f7dc3fc42e985905ea2313b2551b72692510e"
+        "9744493bd525055e27e295948a110806617572612092d55c08000000000561757261010116fd4fedb8ecd8eb"
+        "a0d907b7bd534b260bc0b86a0e9a1fd8f18cb85e9073f442a6a9f5460bfb2443bce67b8fdba17bbd2927bdad"
+        "8fc6ae021c03e2c8b3e33e89"
+    ),
+]
+GOSSAMER_HEAD_NUMBER = 2_036_522
+GOSSAMER_HEAD_HASH = bytes.fromhex(
+    "6f389629e6a660fab830222fa1c36e767ec08884415547b722fa37556b85e5eb"
 )

@@ -20,6 +20,11 @@ from pinkpipe.chain.scale import encode_bytes, encode_compact
 from pinkpipe.validator.storage import verify_storage_proof
 from tests.grandpa_builder import extend, make_genesis
 from tests.parachain_vectors import (
+    GOSSAMER_HEAD_HASH,
+    GOSSAMER_HEAD_NUMBER,
+    GOSSAMER_HEADS_PROOF,
+    GOSSAMER_PARA_ID,
+    GOSSAMER_RELAY_STATE_ROOT,
     POLKADOT_STATE_ROOT,
     SPIRITNET_HEAD_HASH,
     SPIRITNET_HEAD_NUMBER,
@@ -115,3 +120,12 @@ def test_para_id_value() -> None:
     assert decode_para_id((2035).to_bytes(4, "little")) == 2035
     with pytest.raises(BadParaIdValue, match="4-byte u32, got 3 bytes"):
         decode_para_id(b"\x00\x00\x00")
+
+
+def test_second_real_proof_holds_an_asset_hub_header() -> None:
+    key = paras_heads_key(GOSSAMER_PARA_ID)
+    value = verify_storage_proof(GOSSAMER_RELAY_STATE_ROOT, GOSSAMER_HEADS_PROOF, [key])[key]
+    assert value is not None
+    header = decode_head_data(value)
+    assert (header.number, header.hash()) == (GOSSAMER_HEAD_NUMBER, GOSSAMER_HEAD_HASH)
+    assert [d.engine for d in header.digest] == [b"aura", b"aura"]

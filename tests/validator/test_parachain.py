@@ -26,6 +26,10 @@ from pinkpipe.validator.parachain import (
 )
 from tests.grandpa_builder import extend, make_genesis
 from tests.parachain_vectors import (
+    GOSSAMER_HEAD_HASH,
+    GOSSAMER_HEADS_PROOF,
+    GOSSAMER_PARA_ID,
+    GOSSAMER_RELAY_STATE_ROOT,
     POLKADOT_RELAY_HASH,
     POLKADOT_RELAY_NUMBER,
     POLKADOT_STATE_ROOT,
@@ -81,16 +85,38 @@ def test_real_head_below_the_final_block_went_back() -> None:
         import_para_batch(state, POLKADOT, SPIRITNET_HEADS_PROOF, [])
 
 
-@pytest.mark.parametrize("node", range(len(SPIRITNET_HEADS_PROOF)))
-def test_real_proof_with_a_flipped_byte_is_refused(node: int) -> None:
-    proof = list(SPIRITNET_HEADS_PROOF)
+REAL_SETS = {
+    "polkadot": (SPIRITNET_PARA_ID, POLKADOT, SPIRITNET_HEADS_PROOF),
+    "gossamer": (
+        GOSSAMER_PARA_ID,
+        RelayBlock(1, bytes(32), GOSSAMER_RELAY_STATE_ROOT),
+        GOSSAMER_HEADS_PROOF,
+    ),
+}
+"""The second set's relay number and hash are unknown (the source gives only the state root);
+they only label errors here."""
+
+
+def test_second_real_proof_finalizes_its_head() -> None:
+    para_id, relay, proof = REAL_SETS["gossamer"]
+    result = import_para_batch(ParachainState(para_id), relay, proof, [])
+    assert [h for _, h in result.finalized] == [GOSSAMER_HEAD_HASH]
+
+
+@pytest.mark.parametrize(
+    ("real_set", "node"),
+    [(name, n) for name, (_, _, proof) in REAL_SETS.items() for n in range(len(proof))],
+)
+def test_real_proof_with_a_flipped_byte_is_refused(real_set: str, node: int) -> None:
+    para_id, relay, nodes = REAL_SETS[real_set]
+    proof = list(nodes)
     middle = len(proof[node]) // 2
     proof[node] = (
         proof[node][:middle] + bytes([proof[node][middle] ^ 1]) + proof[node][middle + 1 :]
     )
     with pytest.raises(BadProof) as e:
-        import_para_batch(ParachainState(SPIRITNET_PARA_ID), POLKADOT, proof, [])
-    assert f"#{POLKADOT_RELAY_NUMBER}" in str(e.value)
+        import_para_batch(ParachainState(para_id), relay, proof, [])
+    assert f"block #{relay.number} 0x{relay.hash.hex()}" in str(e.value)
 
 
 def test_real_proof_against_a_wrong_state_root_is_refused() -> None:
