@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_validator import best_of
 from pinkpipe.chain.header import Header
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.parachain import ParachainDevnet
@@ -41,16 +41,6 @@ RELAY_BLOCKS = 4000
 
 Batch = tuple[RelayBlock, list[bytes], list[bytes]]
 """A finalized relay block, its `Paras::Heads` proof, the parachain header bytes up to it."""
-
-
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Fastest wall time in seconds: the machine is shared, the minimum is least disturbed."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def devnet_batches(pair: ParachainDevnet, proof_every: int) -> list[Batch]:
@@ -98,7 +88,7 @@ def main() -> None:
     ):
         batches = devnet_batches(pair, proof_every)
         verified = verify_all(pair, batches)
-        seconds = best_of(lambda b=batches: verify_all(pair, b))
+        seconds = best_of(lambda b=batches: verify_all(pair, b), repeat=5)
         print(
             f"  {label}: {verified} blocks, {len(batches)} proofs in {seconds * 1000:.0f} ms: "
             f"{verified / seconds:,.0f} blocks/s, {len(batches) / seconds:,.0f} proofs/s"
@@ -107,7 +97,8 @@ def main() -> None:
     state = ParachainState(SPIRITNET_PARA_ID)
     rounds = 2000
     seconds = best_of(
-        lambda: [import_para_batch(state, relay, SPIRITNET_HEADS_PROOF, []) for _ in range(rounds)]
+        lambda: [import_para_batch(state, relay, SPIRITNET_HEADS_PROOF, []) for _ in range(rounds)],
+        repeat=5,
     )
     print(
         f"Real Polkadot Paras::Heads(2086) proof (5 nodes, 1,751 bytes): "
