@@ -2,7 +2,7 @@
 
 Each set is a relay chain's state root and the nodes `state_getReadProof` returned for one
 `Paras::Heads(para_id)` key, copied as hex (data only) from the public repository named above
-it. Both HeadData values hold a Cumulus parachain header, as Phala's and Khala's do.
+it. Every HeadData holds a Cumulus parachain header, as Phala's and Khala's do.
 """
 
 from __future__ import annotations
@@ -171,4 +171,97 @@ GOSSAMER_HEADS_PROOF = [
 GOSSAMER_HEAD_NUMBER = 2_036_522
 GOSSAMER_HEAD_HASH = bytes.fromhex(
     "6f389629e6a660fab830222fa1c36e767ec08884415547b722fa37556b85e5eb"
+)
+
+
+# Source: repository paritytech/polkadot-sdk, file
+# `cumulus/parachains/runtimes/collectives/collectives-westend/src/dday/prover.rs`, function
+# `sample_relay_chain_proof`, in the version of pull request #8141 (D-Day governance PoC) that has
+# it; the exact commit could not be determined (the indexed version at commit
+# 4290656feec9626cf4b4796bf09c23f25daae297 predates that function). Westend's answer to
+# `state.getReadProof([Paras::Heads(1000)], 0x0ebde392…630321)` (relay block #24,915,815) and
+# that block's state root. Trie layout V1: the HeadData is stored hashed, its value node is in
+# the proof. It holds Westend Asset Hub header #10,990,425, whose hash the same file records as
+# 0xbad834d0…a78625c (recomputed here).
+WESTEND_RELAY_NUMBER = 24_915_815
+WESTEND_RELAY_HASH = bytes.fromhex(
+    "0ebde3924be11018110a486a1b40b48c95ef01ad39f88daed97cbbebc1630321"
+)
+WESTEND_STATE_ROOT = bytes.fromhex(
+    "f1bbc8ceeb2e2df4c1486d6b8225181ca488d38ec570a9be25e1024b67ce2cbe"
+)
+ASSET_HUB_PARA_ID = 1000
+ASSET_HUB_HEADS_PROOF = [
+    bytes.fromhex(
+        "36ff6f7d467b87a9e8030000f94ed01d329eeb911c778babd291a05de2c2dedc09bfbdd49899ea9711030b08"
+    ),
+    bytes.fromhex(
+        "80446c80d30a5d60ff1a5157f70f2ee4bfcc5cbc9118bc3e61ad8dcc9089f1811c76074e80911e015f455657"
+        "fe02ab564bf226adfe0e0e93969e95c8f397eb78b2b950d2e380c5745910b5760c4a4f135943e551953d3dab"
+        "b94e5279514d6ab6eaf17b91cf02808f83f0d8e6399e9f9d10c3c89b614e318848dfb7ecead89b137ab1fe2f"
+        "a968f980f005e048263805405e35c45335dddebd255b6d591f55318701db1c86a913d42380056aef2d2e9749"
+        "427b2e7358d4fd5be472e842eb1ce75520a8b1deaec301168e"
+    ),
+    bytes.fromhex(
+        "80cc02802095a27d6c3c874443cfef91109fe351ff0eb1966e89f709d24dc1dddd94c147804180a84ac485f9"
+        "bd5c693e145628db6a1bcbd922c22aa6b59a9a94c557cecdf680bc39b5834e9d9478203411e834ef51ab82ae"
+        "0fd6ec769a26e8f81d3a1c2e3f478069bde6739731a31a3aa566767f8512fcafa144860885b9fe1057cfdcef"
+        "9fe4d3802f8015fc169fba0816b8e290c0efee9b35e9c4a87029c35262e4e1b9cf85d9db"
+    ),
+    bytes.fromhex(
+        "80ffff806d3d9c3287d426e35d9017e46f30694858875a7a24e6c56ccb4f627c9e16224b80972538b6e68498"
+        "b933b8740eaecd4d4b044d80267302203e67ebc3d09d2eeb20804266aab1435b35ec4745cdd96f345bc22b1f"
+        "d94e772700a3496d45737517c44580c4ce606bb2dfa942695f4c5f6e9bf70ffbb1611eb25c4562ed18251102"
+        "521b6e80e3e507f0515e722e16d7997c476574392ba14fb8409a25bc9a166eb944254ab880f4f61c299819b6"
+        "260a2955f6f4620f1f3b90ce20e1339545738886c1fbdfe9b1801c3de84e18d8e5ca84cac1af8db8146c0560"
+        "c3900e977b21f943be9ef3c9c0d0804f71142ab23511866821870959f09df29f54662afc3f01150024d005df"
+        "b06fea804da622a45b8dfd0421b406f26c0649249fd5492622f76f16f82ad5aea61230e780f3692189b82fc9"
+        "27b0182db509ce127f87e1e06d2f8bc2e1b521c8696df8cdec80e91b10493b5e111cec37806c14a6bafff4f3"
+        "21c000c9cf78a3e465bdbe7e6e238093fa7a12dd40ea90b2f2be12e06ec90310201c3d4200b193e9e0e80d02"
+        "7ef458809a90a345fc444bc45abc68eabb3b211988d9ddeee52fd8176ed9d33ad10f1b2f80a3a79c4f725590"
+        "85c4a93e55ae99bd281337d950294bacc524ad776ef7e85cf880a621852ccdaddb5f3b14ecad82b7e5dff64a"
+        "26aa580849e5123dfecf5444f643800615eaa6f66330a73191379096dc94b4d498f468a11da2f256d59f3c3b"
+        "3f9db7"
+    ),
+    bytes.fromhex(
+        "9103347c2e995b0bbd470f083077529a9f8fcc8b18287195cd778ba1023b7fcc1fb366cd9e02b61ad16ff322"
+        "6be01a583fdb83daad568f690d540bf78770bca841c6099fce8a32bb8ded17ded4b9b73d6efef7fd7e533a64"
+        "7fa868e60e2dff2d288a7300456f0c066175726120a74c4a1100000000045250535290eff55cbcba39a6fb90"
+        "3bf960fc0036e731b439dd4275d4816ceeb386f1932fbf92bdf00505617572610101aac09b8f89fb7b22a3a0"
+        "3a4dfb75485bec4bc1fd31db5f3afaf20157642d5738d74aadc81893e2231ef4eb2ba98febfc4e2e94984ae9"
+        "da87604b0bb656d6138e"
+    ),
+    bytes.fromhex(
+        "9e710b30bd2eab0352ddcc26417aa1945fd380044fb0cba77b719a6b48d4ba365d10b941f5d257356af79055"
+        "365a7ec37ded3380a2e2aa3ab427b2f44de51be05f46c8e6d1b2dbbda0d754b784f613804f47b91880a9c16a"
+        "d38139f03e5bb228b7bcee2f7ac14961d58a14f568f2818bef7322eb628069713aa3ecd4549d37524985804f"
+        "f60f367fc91c1bd229aa181e238657e9827980b410d238b5ea7604f4adbf263a38dbfa89c95d81628847f95e"
+        "b667e8d0e935914c5f03c716fb8fff3de61a883bb76adb34a2040080cad92adb5641d6caaf11d7fe27dbea1e"
+        "9a096ae85c0daebd59b1e25eaa4c7fa080b51f79412da4b52f974b1863428a781abdf82fcfe5303f0ee9f605"
+        "5163e05cb880d2313d845e5c3d686852cf3f674db12f44774e297fa99264d5372698f060e9eb805757863d56"
+        "669fd7a4f1b679b07e14cd1394e75b9aded6c617ee2c6557489c5480aa0dfbf86b38d60c5f5709e7bc57cbdf"
+        "27fee6376a27949cf99d6f6b223642a5"
+    ),
+    bytes.fromhex(
+        "9f0b3c252fcb29d88eff4f3de5de4476c3ffff8050d90198bbf379b2f188dcf1ab68acdc1915e987b49047e3"
+        "94a4885f97d4313880ca8d7733aa29d9ff3ab2ae50a3c0ded0cae0b7237890a34967dc802dc59dc73280a40b"
+        "94893db95917e44fd1bbba48148848cce9b13a146315951e2a975dda11cd801216188d9911f9999954db02f6"
+        "d8090ec708e33d2b144b86835f0990f06033ef80a31aac84bfca357e96dd385d2d7cd1c5f90d67c238e90483"
+        "4587c42b3fe0a2ae8027c09a7dd9d5104b58d126a8f2e2d40c3a85d77178e8b0c06fafbd3b732e3bea8088b8"
+        "3f4017190bc2ed83e23663a6df793498d4da96bae824c9e8930575e85b7580e2afffcb5e2c49b0ccaf02326f"
+        "d373c71ed829f774e017b8db12437947e35e4180ba965772350eecfc339659e689fa5b8e276037ef41def1ca"
+        "ea15114051b66c48806df11e7a509e20680981f61d66462852287cf2e828ab20f1540c8c6fca69d3dd80410f"
+        "b3228618850e8993b2f33927f60db725c4229552d44f3f14104aa0823dcc805fc4cfbcb17e68b9c0394589b1"
+        "ce6a7c6f91916b46344acf791dae9d2e44302c80041f7a67266ba006ad56d34a9310035e73870a82bac0867a"
+        "0afe6be4960325f080333354441303e9b7e7eb950e72738237977864e44ae1d87127024077fe6c64a380bece"
+        "536c3fbd7b98bbb6e2bd43b5e31d09867858ce633dbd1dc4d8ebd735dac780cbdd8fb7c5f5b1ba3389b5770e"
+        "3277b63c2e11032ce0ca525613f614e4d5d8f1"
+    ),
+]
+ASSET_HUB_HEAD_NUMBER = 10_990_425
+ASSET_HUB_HEAD_HASH = bytes.fromhex(
+    "bad834d093eae042d175d304b1850c37c63e386e9f315b81a46af4867a78625c"
+)
+ASSET_HUB_HEAD_STATE_ROOT = bytes.fromhex(
+    "b61ad16ff3226be01a583fdb83daad568f690d540bf78770bca841c6099fce8a"
 )

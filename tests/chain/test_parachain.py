@@ -1,10 +1,10 @@
-"""Paras::Heads keys and HeadData decoding, on real Polkadot data and on built headers."""
+"""Paras::Heads keys and HeadData decoding, on real relay-chain proofs and on built headers."""
 
 from __future__ import annotations
 
 import pytest
 
-from pinkpipe.chain.hashing import twox_64
+from pinkpipe.chain.hashing import blake2_256, twox_64
 from pinkpipe.chain.parachain import (
     PARACHAIN_ID_KEY,
     PARAS_HEADS_PREFIX,
@@ -20,6 +20,11 @@ from pinkpipe.chain.scale import encode_bytes, encode_compact
 from pinkpipe.validator.storage import verify_storage_proof
 from tests.grandpa_builder import extend, make_genesis
 from tests.parachain_vectors import (
+    ASSET_HUB_HEAD_HASH,
+    ASSET_HUB_HEAD_NUMBER,
+    ASSET_HUB_HEAD_STATE_ROOT,
+    ASSET_HUB_HEADS_PROOF,
+    ASSET_HUB_PARA_ID,
     GOSSAMER_HEAD_HASH,
     GOSSAMER_HEAD_NUMBER,
     GOSSAMER_HEADS_PROOF,
@@ -32,6 +37,7 @@ from tests.parachain_vectors import (
     SPIRITNET_HEAD_STATE_ROOT,
     SPIRITNET_HEADS_PROOF,
     SPIRITNET_PARA_ID,
+    WESTEND_STATE_ROOT,
 )
 
 
@@ -129,3 +135,15 @@ def test_second_real_proof_holds_an_asset_hub_header() -> None:
     header = decode_head_data(value)
     assert (header.number, header.hash()) == (GOSSAMER_HEAD_NUMBER, GOSSAMER_HEAD_HASH)
     assert [d.engine for d in header.digest] == [b"aura", b"aura"]
+
+
+def test_westend_v1_proof_holds_the_head_as_a_hashed_value() -> None:
+    key = paras_heads_key(ASSET_HUB_PARA_ID)
+    value = verify_storage_proof(WESTEND_STATE_ROOT, ASSET_HUB_HEADS_PROOF, [key])[key]
+    assert value is not None
+    # The leaf holds blake2-256 of the HeadData (trie V1); the value node is the HeadData itself.
+    assert blake2_256(value) in ASSET_HUB_HEADS_PROOF[0]
+    assert value in ASSET_HUB_HEADS_PROOF
+    header = decode_head_data(value)
+    assert (header.number, header.hash()) == (ASSET_HUB_HEAD_NUMBER, ASSET_HUB_HEAD_HASH)
+    assert header.state_root == ASSET_HUB_HEAD_STATE_ROOT

@@ -1,4 +1,4 @@
-"""Parachain finality on a real Polkadot `Paras::Heads` proof and on built relay states."""
+"""Parachain finality on real `Paras::Heads` proofs (Polkadot, Westend) and built relay states."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ from pinkpipe.validator.parachain import (
 )
 from tests.grandpa_builder import extend, make_genesis
 from tests.parachain_vectors import (
+    ASSET_HUB_HEAD_HASH,
+    ASSET_HUB_HEADS_PROOF,
+    ASSET_HUB_PARA_ID,
     GOSSAMER_HEAD_HASH,
     GOSSAMER_HEADS_PROOF,
     GOSSAMER_PARA_ID,
@@ -38,6 +41,9 @@ from tests.parachain_vectors import (
     SPIRITNET_HEAD_PARENT,
     SPIRITNET_HEADS_PROOF,
     SPIRITNET_PARA_ID,
+    WESTEND_RELAY_HASH,
+    WESTEND_RELAY_NUMBER,
+    WESTEND_STATE_ROOT,
 )
 
 PARA_ID = 2035
@@ -85,8 +91,10 @@ def test_real_head_below_the_final_block_went_back() -> None:
         import_para_batch(state, POLKADOT, SPIRITNET_HEADS_PROOF, [])
 
 
+WESTEND = RelayBlock(WESTEND_RELAY_NUMBER, WESTEND_RELAY_HASH, WESTEND_STATE_ROOT)
 REAL_SETS = {
     "polkadot": (SPIRITNET_PARA_ID, POLKADOT, SPIRITNET_HEADS_PROOF),
+    "westend": (ASSET_HUB_PARA_ID, WESTEND, ASSET_HUB_HEADS_PROOF),
     "gossamer": (
         GOSSAMER_PARA_ID,
         RelayBlock(1, bytes(32), GOSSAMER_RELAY_STATE_ROOT),
@@ -97,10 +105,14 @@ REAL_SETS = {
 they only label errors here."""
 
 
-def test_second_real_proof_finalizes_its_head() -> None:
-    para_id, relay, proof = REAL_SETS["gossamer"]
+@pytest.mark.parametrize(
+    ("real_set", "head_hash"), [("westend", ASSET_HUB_HEAD_HASH), ("gossamer", GOSSAMER_HEAD_HASH)]
+)
+def test_other_real_proofs_finalize_their_head(real_set: str, head_hash: bytes) -> None:
+    para_id, relay, proof = REAL_SETS[real_set]
     result = import_para_batch(ParachainState(para_id), relay, proof, [])
-    assert [h for _, h in result.finalized] == [GOSSAMER_HEAD_HASH]
+    assert [h for _, h in result.finalized] == [head_hash]
+    assert result.state.relay == BlockRef(relay.number, relay.hash)
 
 
 @pytest.mark.parametrize(
