@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from websockets.asyncio.client import connect
 
 from pinkpipe.chain import keys
 from pinkpipe.chain.header import Header
@@ -10,6 +11,7 @@ from pinkpipe.chain.parachain import PARACHAIN_ID_KEY, decode_head_data, decode_
 from pinkpipe.devnet.config import DevnetConfig, DevnetError, dev_account
 from pinkpipe.devnet.faults import FaultError
 from pinkpipe.devnet.parachain import DEFAULT_PARA_ID, ParachainDevnet, ParachainFaults
+from pinkpipe.devnet.rpc import DevnetServer
 from pinkpipe.validator.errors import LightClientError
 from pinkpipe.validator.light_client import LightClient
 from pinkpipe.validator.parachain import (
@@ -23,6 +25,7 @@ from pinkpipe.validator.parachain import (
 )
 from pinkpipe.validator.storage import verify_storage_proof
 from tests.devnet.test_chain import all_pairs, light_client_batches
+from tests.devnet.test_rpc import Rpc, header_from_json, unhex
 
 MESSAGE = b"\x00\x0cfoo\x10dest\x08hi"
 
@@ -161,3 +164,30 @@ def test_fault_switches_parse_and_validate() -> None:
         ParachainDevnet(DevnetConfig(), DevnetConfig(), inclusion_lags=(0,))
     with pytest.raises(DevnetError, match="para_period"):
         ParachainDevnet(DevnetConfig(), DevnetConfig(), para_period=0)
+
+
+async def test_both_chains_serve_over_the_existing_rpc_server() -> None:
+    """Two unchanged `DevnetServer`s serve the pair; a client follows the parachain through
+    them: relay header and `Paras::Heads` proof, then the parachain headers it proves."""
+    pair = make(withheld_head_at=7)
+    async with DevnetServer(pair.relay) as relay_server, DevnetServer(pair.para) as para_server:
+        pair.produce(16)
+        async with connect(relay_server.url) as relay_ws, connect(para_server.url) as para_ws:
+            relay_rpc, para_rpc = Rpc(relay_ws), Rpc(para_ws)
+            relay_hash = await relay_rpc("chain_getBlockHash", 16)
+            relay_header = header_from_json(await relay_rpc("chain_getHeader", relay_hash))
+            heads_key = "0x" + pair.heads_key.hex()
+            proof = await relay_rpc("state_getReadProof", [heads_key], relay_hash)
+            para_final = await para_rpc("chain_getFinalizedHead")
+            final_number = header_from_json(await para_rpc("chain_getHeader", para_final)).number
+            headers = []
+            for n in range(1, final_number + 1):
+                para_hash = await para_rpc("chain_getBlockHash", n)
+                headers.append(header_from_json(await para_rpc("chain_getHeader", para_hash)))
+            withheld = await para_rpc("chain_getHeader", await para_rpc("chain_getBlockHash", 7))
+    relay = RelayBlock(16, unhex(relay_hash), relay_header.state_root)
+    state = anchored_at_genesis(pair.para_id, pair.para.genesis_hash)
+    result = import_para_batch(state, relay, [unhex(n) for n in proof["proof"]], headers)
+    assert result.state.finalized.number == pair.head_number_at(16) == 6
+    assert unhex(para_final) == result.state.finalized.hash
+    assert withheld is None
