@@ -9,10 +9,10 @@ relayer does in parachain mode (phala-blockchain `standalone/pherry/src/lib.rs`:
 `sync_parachain_header` sends the parachain headers up to it).
 
 Refused, state unchanged (each is a `ParachainError`, hence a `LightClientError` and
-"invalid chain data"): a bad relay proof, no head for the para id, a head that does not decode,
-a head lower than the last final block (went backwards) or different at the same height
-(fork), headers that do not link from the last final block to the proven head, and a relay
-block that is not after the one used last.
+"invalid chain data"; a bad proof is also a `BadProof`): a bad relay proof, no head for the
+para id, a head that does not decode, a head lower than the last final block (went backwards)
+or different at the same height (fork), headers that do not link from the last final block to
+the proven head, and a relay block that is not after the one used last.
 
 Trust: the caller's finalized relay blocks (from the relay light client) and the para id. The
 parachain is anchored either at a known block (its genesis hash, or a checkpoint), in which
@@ -34,7 +34,7 @@ from pinkpipe.chain.scale import (
     encode_option,
     encode_u32,
 )
-from pinkpipe.validator.errors import LightClientError
+from pinkpipe.validator.errors import BadProof, LightClientError
 from pinkpipe.validator.storage import verify_storage_proof
 
 STATE_FORMAT_VERSION = 1
@@ -50,6 +50,10 @@ class ParachainError(LightClientError):
 
     def _render(self) -> str:
         return super()._render().replace(" (block #", f" ({self.chain} block #", 1)
+
+
+class BadRelayProof(ParachainError, BadProof):
+    """The `Paras::Heads` read proof does not verify against the relay block's state root."""
 
 
 class HeadNotProven(ParachainError):
@@ -169,9 +173,16 @@ class ParaImportResult:
 def proven_head(state: ParachainState, relay: RelayBlock, proof: bytes | Iterable[bytes]) -> Header:
     """The parachain head `Paras::Heads(para_id)` holds at `relay`, proven by `proof`."""
     key = state.heads_key
-    value = verify_storage_proof(
-        relay.state_root, proof, [key], number=relay.number, block_hash=relay.hash
-    )[key]
+    try:
+        value = verify_storage_proof(relay.state_root, proof, [key])[key]
+    except BadProof as e:
+        raise BadRelayProof(
+            f"Paras::Heads({state.para_id}) {e.reason}",
+            chain="relay",
+            number=relay.number,
+            block_hash=relay.hash,
+            key=key,
+        ) from e
     if value is None:
         raise HeadNotProven(
             f"Paras::Heads({state.para_id}) is absent at this relay block: para "
@@ -295,7 +306,7 @@ def import_para_batch(
 
     `headers` are the parachain headers after the last final block up to and including the
     proven head, ascending (empty when the head has not moved; before anchoring, any linked
-    run ending at the head, or none). Raises a `ParachainError` (or `BadProof`) on any
+    run ending at the head, or none). Raises a `ParachainError` on any
     violation; `state` itself never changes.
     """
     _check_relay_order(state, relay)

@@ -13,6 +13,7 @@ from pinkpipe.chain.trie import TrieState
 from pinkpipe.validator.errors import BadProof, LightClientError
 from pinkpipe.validator.parachain import (
     BadParachainState,
+    BadRelayProof,
     BlockRef,
     HeadForked,
     HeadNotProven,
@@ -126,21 +127,22 @@ def test_real_proof_with_a_flipped_byte_is_refused(real_set: str, node: int) -> 
     proof[node] = (
         proof[node][:middle] + bytes([proof[node][middle] ^ 1]) + proof[node][middle + 1 :]
     )
-    with pytest.raises(BadProof) as e:
+    with pytest.raises(BadRelayProof) as e:
         import_para_batch(ParachainState(para_id), relay, proof, [])
-    assert f"block #{relay.number} 0x{relay.hash.hex()}" in str(e.value)
+    assert isinstance(e.value, BadProof)
+    assert f"(relay block #{relay.number} 0x{relay.hash.hex()}" in str(e.value)
 
 
 def test_real_proof_against_a_wrong_state_root_is_refused() -> None:
     relay = replace(
         POLKADOT, state_root=bytes([POLKADOT_STATE_ROOT[0] ^ 1]) + POLKADOT_STATE_ROOT[1:]
     )
-    with pytest.raises(BadProof, match="read proof rejected against state root"):
+    with pytest.raises(BadRelayProof, match="read proof rejected against state root"):
         import_para_batch(ParachainState(SPIRITNET_PARA_ID), relay, SPIRITNET_HEADS_PROOF, [])
 
 
 def test_real_proof_does_not_prove_another_para_id() -> None:
-    with pytest.raises(BadProof, match="proof incomplete") as e:
+    with pytest.raises(BadRelayProof, match=r"Paras::Heads\(2035\) proof incomplete") as e:
         import_para_batch(ParachainState(2035), POLKADOT, SPIRITNET_HEADS_PROOF, [])
     assert e.value.key == paras_heads_key(2035)
 
