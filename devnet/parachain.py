@@ -9,14 +9,15 @@ relay blocks later (backed, then included: polkadot-sdk `paras_inherent`), and t
 produces a block every `para_period` relay blocks (Phala: 12 s blocks, relay 6 s: period 2).
 
 The parachain's head is registered at relay block #1 (the para's genesis header, as
-`Registrar::register` stores it); `ParachainInfo::ParachainId` is written by parachain block
-#1. Both would be genesis storage on real chains; `DevChain` builds genesis from its config
-alone, so they come one block later here.
+`Registrar::register` stores it). `ParachainInfo::ParachainId` is written by parachain block
+#1: a real parachain has it in genesis, but `DevChain` builds genesis from its config alone.
 
 Fault switches (`ParachainFaults`, which also holds the relay chain's own data faults):
 `wrong_head_at=R` relay block R stores a header that is not the parachain's (its state root
 altered); `head_skips_back_at=R` relay block R stores an older head than relay block R-1 did;
 `withheld_head_at=P` the parachain node serves neither header nor body of parachain block P.
+The parachain's own config keeps its own `Faults` (a wrong state root, a truncated proof, a
+tampered body at parachain block P), so the Phala-key checks can be faulted as on the devnet.
 """
 
 from __future__ import annotations
