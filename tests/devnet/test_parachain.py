@@ -9,10 +9,10 @@ from pinkpipe.chain import keys
 from pinkpipe.chain.header import Header
 from pinkpipe.chain.parachain import PARACHAIN_ID_KEY, decode_head_data, decode_para_id
 from pinkpipe.devnet.config import DevnetConfig, DevnetError, dev_account
-from pinkpipe.devnet.faults import FaultError
+from pinkpipe.devnet.faults import FaultError, Faults
 from pinkpipe.devnet.parachain import DEFAULT_PARA_ID, ParachainDevnet, ParachainFaults
 from pinkpipe.devnet.rpc import DevnetServer
-from pinkpipe.validator.errors import LightClientError
+from pinkpipe.validator.errors import BadProof, LightClientError
 from pinkpipe.validator.light_client import LightClient
 from pinkpipe.validator.parachain import (
     HeadForked,
@@ -191,3 +191,20 @@ async def test_both_chains_serve_over_the_existing_rpc_server() -> None:
     assert result.state.finalized.number == pair.head_number_at(16) == 6
     assert unhex(para_final) == result.state.finalized.hash
     assert withheld is None
+
+
+def test_the_parachains_own_data_faults_hit_its_phala_key_proofs() -> None:
+    relay = DevnetConfig(chain_name="pinkpipe relay", justification_period=4)
+    para = DevnetConfig(chain_name="pinkpipe para", faults=Faults(wrong_state_root_at=3))
+    pair = ParachainDevnet(relay, para)
+    pair.produce(12)
+    wanted = [keys.TIMESTAMP_NOW]
+    for number, proves in ((2, True), (3, False)):
+        block_hash = pair.para.block_hash(number) or b""
+        header = pair.para.block(number).header
+        proof = pair.para.read_proof(wanted, block_hash)
+        if proves:
+            assert verify_storage_proof(header.state_root, proof, wanted)
+        else:
+            with pytest.raises(BadProof, match=f"block #{number}"):
+                verify_storage_proof(header.state_root, proof, wanted, number=number)
