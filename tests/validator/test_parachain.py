@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pinkpipe.chain.header import Header
-from pinkpipe.chain.parachain import encode_head_data, paras_heads_key
+from pinkpipe.chain.parachain import (
+    BadHeadData,
+    decode_head_data,
+    encode_head_data,
+    paras_heads_key,
+)
 from pinkpipe.chain.scale import encode_bytes
 from pinkpipe.chain.trie import TrieState
 from pinkpipe.validator.errors import BadProof, LightClientError
@@ -18,6 +25,7 @@ from pinkpipe.validator.parachain import (
     HeadForked,
     HeadNotProven,
     HeadWentBack,
+    ParachainError,
     ParachainState,
     RelayBlock,
     RelayNotAfter,
@@ -25,6 +33,7 @@ from pinkpipe.validator.parachain import (
     anchored_at_genesis,
     import_para_batch,
 )
+from tests.fuzzing import mutated
 from tests.grandpa_builder import extend, make_genesis
 from tests.parachain_vectors import (
     ASSET_HUB_HEAD_HASH,
@@ -289,3 +298,48 @@ def test_state_round_trips_through_bytes() -> None:
 def test_bad_state_bytes_are_refused(data: bytes, reason: str) -> None:
     with pytest.raises(BadParachainState, match=reason):
         ParachainState.from_bytes(data)
+
+
+# --- fuzzing with damaged real data: only clear refusals, never a changed head --------------
+
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+REAL_HEADS = {
+    name: import_para_batch(ParachainState(p), r, proof, []).head
+    for name, (p, r, proof) in REAL_SETS.items()
+}
+REAL_HEAD_VALUES = [encode_head_data(head) for head in REAL_HEADS.values()]
+
+
+@FUZZ
+@given(mutated(REAL_HEAD_VALUES))
+def test_damaged_head_data_decodes_or_is_refused_with_offset(value: bytes) -> None:
+    try:
+        header = decode_head_data(value)
+    except BadHeadData as e:
+        assert 0 <= e.offset <= len(value)
+        return
+    assert encode_head_data(header) == value
+
+
+@FUZZ
+@given(st.sampled_from(sorted(REAL_SETS)), st.data())
+def test_damaged_real_proofs_never_prove_another_head(real_set: str, data: st.DataObject) -> None:
+    para_id, relay, nodes = REAL_SETS[real_set]
+    index = data.draw(st.integers(0, len(nodes) - 1))
+    proof = list(nodes)
+    proof[index] = data.draw(mutated([nodes[index]]))
+    try:
+        result = import_para_batch(ParachainState(para_id), relay, proof, [])
+    except ParachainError:
+        return
+    assert result.head.hash() == REAL_HEADS[real_set].hash()
+
+
+@FUZZ
+@given(mutated([_final_at(6).to_bytes(), ParachainState(PARA_ID).to_bytes()]))
+def test_damaged_state_bytes_decode_or_are_refused(data: bytes) -> None:
+    try:
+        state = ParachainState.from_bytes(data)
+    except BadParachainState:
+        return
+    assert state.to_bytes() == data
