@@ -158,6 +158,7 @@ class ParachainDevnet:
 
     def step(self) -> Header:
         """Produce one relay block (and a parachain block when one is due); its header."""
+        self._check_in_step()
         number = self.relay.best_number + 1
         if (number - 1) % self.para_period == 0 and number > 1:
             para_number = self.para.produce_block().number
@@ -170,6 +171,20 @@ class ParachainDevnet:
         self._held.append(held)
         self.para.included_number = held
         return header
+
+    def _check_in_step(self) -> None:
+        """Both chains must only advance through `step` (a server's own block timer must not
+        run): the inclusion schedule is indexed by block number."""
+        if len(self._held) != self.relay.best_number + 1:
+            raise DevnetError(
+                f"relay block #{self.relay.best_number} was produced outside "
+                "ParachainDevnet.step; produce blocks through the pair"
+            )
+        if len(self._due) != self.para.best_number + 1:
+            raise DevnetError(
+                f"parachain block #{self.para.best_number} was produced outside "
+                "ParachainDevnet.step; produce blocks through the pair"
+            )
 
     def produce(self, relay_blocks: int) -> None:
         for _ in range(relay_blocks):

@@ -208,3 +208,12 @@ def test_the_parachains_own_data_faults_hit_its_phala_key_proofs() -> None:
         else:
             with pytest.raises(BadProof, match=f"block #{number}"):
                 verify_storage_proof(header.state_root, proof, wanted, number=number)
+
+
+@pytest.mark.parametrize("chain", ["relay", "para"])
+def test_blocks_produced_around_the_pair_are_refused(chain: str) -> None:
+    pair = make()
+    pair.produce(3)
+    getattr(pair, chain).produce_block()
+    with pytest.raises(DevnetError, match=r"produced outside ParachainDevnet\.step"):
+        pair.step()
