@@ -211,6 +211,16 @@ def test_a_wrong_genesis_is_refused_at_the_first_header() -> None:
     assert e.value.number == 1
 
 
+def test_a_genesis_head_is_checked_against_the_given_genesis_hash() -> None:
+    relay, proof = relay_with_head(1, GENESIS)
+    result = import_para_batch(anchored_at_genesis(PARA_ID, GENESIS.hash()), relay, proof, [])
+    assert result.finalized == () and result.state.finalized == BlockRef(0, GENESIS.hash())
+    other = anchored_at_genesis(PARA_ID, make_genesis("other").hash())
+    with pytest.raises(HeadForked, match="forks from the final parachain block") as e:
+        import_para_batch(other, relay, proof, [])
+    assert (e.value.number, e.value.block_hash) == (0, GENESIS.hash())
+
+
 def _final_at(number: int) -> ParachainState:
     return ParachainState(
         PARA_ID, BlockRef(number, CHAIN[number - 1].hash()), BlockRef(5, bytes(32))
