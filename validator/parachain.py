@@ -35,6 +35,7 @@ from pinkpipe.chain.scale import (
     encode_u32,
 )
 from pinkpipe.validator.errors import BadProof, LightClientError
+from pinkpipe.validator.state import FinalizedBlock
 from pinkpipe.validator.storage import verify_storage_proof
 
 STATE_FORMAT_VERSION = 1
@@ -87,6 +88,11 @@ class RelayBlock:
     number: int
     hash: bytes
     state_root: bytes
+
+    @staticmethod
+    def finalized(block: FinalizedBlock) -> RelayBlock:
+        """The relay block the relay light client finalized (the only trusted source)."""
+        return RelayBlock(block.number, block.hash, block.state_root)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ def follow(pair: ParachainDevnet) -> tuple[ParachainState, list[bytes]]:
     finalized: list[bytes] = []
     for headers, justification in light_client_batches(relay):
         for block in client.import_batch(headers, justification).finalized:
-            relay_block = RelayBlock(block.number, block.hash, block.state_root)
+            relay_block = RelayBlock.finalized(block)
             proof = pair.heads_proof(block.hash)
             head = decode_head_data(
                 verify_storage_proof(block.state_root, proof, [pair.heads_key])[pair.heads_key]
