@@ -155,11 +155,13 @@ def make_and_hold(relay_number: int) -> int:
     return held
 
 
-def test_fault_switches_parse_and_validate() -> None:
-    faults = ParachainFaults.parse("wrong_head=5,withheld_head=3,bad_body=2")
+def test_fault_switches_are_named_and_validated() -> None:
+    faults = ParachainFaults()
+    for name, block in (("wrong_head", 5), ("withheld_head", 3), ("bad_body", 2)):
+        faults.set(name, block)
     assert faults.active() == {"bad_body": 2, "wrong_head": 5, "withheld_head": 3}
     with pytest.raises(FaultError, match="unknown fault"):
-        ParachainFaults.parse("late_head=4")
+        ParachainFaults().set("late_head", 4)
     with pytest.raises(DevnetError, match="inclusion lags"):
         ParachainDevnet(DevnetConfig(), DevnetConfig(), inclusion_lags=(0,))
     with pytest.raises(DevnetError, match="para_period"):
