@@ -1,0 +1,177 @@
+"""The wasmtime side: one Engine and Linker, compiled modules cached by code hash, upload checks.
+
+The Linker holds every host function once; each is bound to whatever call stack is running
+(`Engine.active`), because a fresh `Store` is made per call stack (ecall) while the Linker
+outlives them. Upload checks follow pallet-contracts v1.5 `wasm/prepare.rs` and Pink's own
+pre-check (PINK.md 2.1, 3.4); each refusal is a `CodeRejected` naming the reason.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import wasmtime
+
+from pinkpipe.executor.errors import CodeRejected
+from pinkpipe.executor.host import DEPRECATED, HOST_FUNCTIONS, UNSTABLE, HostFunction
+from pinkpipe.executor.schedule import MAX_CODE_LEN, MAX_DECOMPRESSED_CODE, MEMORY_PAGES
+from pinkpipe.executor.wasm import I32, I64, FuncType, WasmModule, parse_module
+
+if TYPE_CHECKING:
+    from pinkpipe.executor.stack import Stack
+
+_WASM_TYPE = {"i": I32, "I": I64}
+_VALTYPE = {"i": wasmtime.ValType.i32, "I": wasmtime.ValType.i64}
+ENTRY_POINTS = ("deploy", "call")
+
+
+@dataclass(frozen=True)
+class CheckedCode:
+    """Code that passed the upload checks, with what execution needs from it."""
+
+    module: wasmtime.Module
+    memory_limits: tuple[int, int]
+
+
+def _signature(hf: HostFunction) -> FuncType:
+    return FuncType(
+        tuple(_WASM_TYPE[c] for c in hf.params), tuple(_WASM_TYPE[c] for c in hf.result)
+    )
+
+
+def _check_function_import(module: str, name: str, actual: FuncType) -> None:
+    base = name.removeprefix("seal_")
+    if (module, base) in UNSTABLE:
+        raise CodeRejected(f"import {module}.{name} is unstable (not available in Pink)")
+    if (module, base) in DEPRECATED:
+        raise CodeRejected(f"import {module}.{name} is deprecated (refused for new code)")
+    hf = HOST_FUNCTIONS.get((module, name))
+    if hf is None:
+        raise CodeRejected(f"import {module}.{name} is not a known host function")
+    expected = _signature(hf)
+    if actual != expected:
+        raise CodeRejected(
+            f"import {module}.{name} has signature {actual.describe()}, "
+            f"expected {expected.describe()}"
+        )
+
+
+def _check_imports(m: WasmModule) -> tuple[int, int]:
+    """Host function imports as linked; exactly one env.memory within the page limit."""
+    memory: tuple[int, int] | None = None
+    for imp in m.imports:
+        if imp.kind == 0:
+            _check_function_import(imp.module, imp.name, m.types[imp.type_index])
+            continue
+        if (imp.module, imp.name) != ("env", "memory"):
+            raise CodeRejected(f"import {imp.module}.{imp.name}: memory must be env.memory")
+        if memory is not None:
+            raise CodeRejected("more than one memory import")
+        if imp.shared:
+            raise CodeRejected("shared memory is not allowed")
+        minimum, maximum = (
+            imp.limits[0],
+            imp.limits[1] if imp.limits[1] is not None else MEMORY_PAGES,
+        )
+        if minimum > maximum:
+            raise CodeRejected(f"memory minimum {minimum} exceeds its maximum {maximum}")
+        if maximum > MEMORY_PAGES:
+            raise CodeRejected(f"memory maximum of {maximum} pages exceeds {MEMORY_PAGES}")
+        memory = (minimum, maximum)
+    if m.memories:
+        raise CodeRejected("the module defines its own memory (it must import env.memory)")
+    if memory is None:
+        raise CodeRejected("no env.memory import")
+    return memory
+
+
+def _check_exports(m: WasmModule) -> None:
+    """Only `deploy` and `call`, both present, each `() -> ()` or legacy `() -> i32`."""
+    found: set[str] = set()
+    for export in m.exports:
+        if export.kind != 0:
+            raise CodeRejected(f"export {export.name!r} is not a function (only deploy/call)")
+        if export.name not in ENTRY_POINTS:
+            raise CodeRejected(f"unknown export {export.name!r}: only deploy and call")
+        ty = m.function_type(export.index)
+        if ty.params or ty.results not in ((), (I32,)):
+            raise CodeRejected(
+                f"export {export.name!r} has type {ty.describe()}, expected () -> ()"
+            )
+        found.add(export.name)
+    for name in ENTRY_POINTS:
+        if name not in found:
+            raise CodeRejected(f"expected a function export {name!r}")
+    if m.start is not None:
+        raise CodeRejected("a start function is not allowed")
+
+
+def check_code(code: bytes, deterministic: bool) -> tuple[WasmModule, tuple[int, int]]:
+    """Every upload rule that does not need wasmtime; returns the parse and memory limits."""
+    if len(code) > MAX_CODE_LEN:
+        raise CodeRejected(f"code of {len(code)} bytes exceeds {MAX_CODE_LEN}", "CodeTooLarge")
+    m = parse_module(code)
+    decompressed = 16 * m.instructions + m.data_bytes
+    if decompressed > MAX_DECOMPRESSED_CODE:
+        raise CodeRejected(
+            f"DecompressedCodeTooLarge: 16 x {m.instructions} instructions + {m.data_bytes} "
+            f"data bytes > {MAX_DECOMPRESSED_CODE}",
+            "CodeTooLarge",
+        )
+    limits = _check_imports(m)
+    _check_exports(m)
+    if deterministic and m.float_use:
+        raise CodeRejected(f"floats are not allowed in deterministic code ({m.float_use})")
+    return m, limits
+
+
+class Engine:
+    """The wasmtime Engine and Linker (built once) and the compiled-module cache."""
+
+    def __init__(self, cache_size: int = 256) -> None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self.engine = wasmtime.Engine(config)
+        self.linker = wasmtime.Linker(self.engine)
+        self.linker.allow_shadowing = True  # env.memory is redefined per instance
+        self.active: Stack | None = None
+        self._cache: OrderedDict[bytes, CheckedCode] = OrderedDict()
+        self._cache_size = cache_size
+        for hf in HOST_FUNCTIONS.values():
+            functype = wasmtime.FuncType(
+                [_VALTYPE[c]() for c in hf.params], [_VALTYPE[c]() for c in hf.result]
+            )
+            self.linker.define_func(hf.module, hf.name, functype, self._bind(hf))
+
+    def _bind(self, hf: HostFunction) -> Callable[..., Any]:
+        impl, name = hf.impl, f"{hf.module}.{hf.name}"
+
+        def call_host(*args: int) -> Any:
+            stack = self.active
+            assert stack is not None, "host function called outside a call stack"
+            stack.enter_host(name)
+            result = impl(stack, *args)
+            stack.leave_host()
+            return result
+
+        return call_host
+
+    def compile(self, code_hash: bytes, code: bytes, deterministic: bool) -> CheckedCode:
+        """Check and compile `code`, or return the cached result for `code_hash`."""
+        cached = self._cache.get(code_hash)
+        if cached is not None:
+            self._cache.move_to_end(code_hash)
+            return cached
+        _, limits = check_code(code, deterministic)
+        try:
+            module = wasmtime.Module(self.engine, code)
+        except wasmtime.WasmtimeError as e:
+            raise CodeRejected(f"invalid wasm: {str(e).splitlines()[0]}") from e
+        checked = CheckedCode(module, limits)
+        self._cache[code_hash] = checked
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return checked

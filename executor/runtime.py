@@ -1,0 +1,318 @@
+"""The Pink runtime's ecalls (PINK.md 5): one cluster's state and the calls pRuntime makes on it.
+
+Every mutating ecall runs in one state snapshot, as `execute_mut` does: events are reset first,
+the ecall runs, and the snapshot is committed (Transaction) or discarded (Query, Estimating). It
+returns an `Outcome`: the ecall's value, the events it deposited with private pink events
+filtered out (what an event block would carry, PINK.md 6.2; Transaction only), and the state
+changes it committed (for the replay to persist).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
+
+from pinkpipe.chain.hashing import blake2_256
+from pinkpipe.executor import events
+from pinkpipe.executor.engine import Engine, check_code
+from pinkpipe.executor.errors import CodeRejected, DispatchFailure
+from pinkpipe.executor.events import EventRecord
+from pinkpipe.executor.extension import Extension
+from pinkpipe.executor.host import REVERT
+from pinkpipe.executor.ledger import ClusterParams, CodeInfo, Ledger
+from pinkpipe.executor.results import ContractResult, ExecReturnValue, coarse
+from pinkpipe.executor.schedule import (
+    GAS_CLIP_QUERY,
+    GAS_CLIP_TRANSACTION,
+    U64_MAX,
+    Weight,
+)
+from pinkpipe.executor.stack import ExecContext, Stack, contract_address
+from pinkpipe.executor.state import Key, State
+
+T = TypeVar("T")
+
+SYSTEM_CONSTRUCTOR = bytes.fromhex("ed4b9d1b")  # the system contract's `default`
+CODE_INFO_MAX_LEN = 63  # owner 32 + compact u128 17 + compact u64 9 + determinism 1 + len 4
+
+
+class Mode(IntEnum):
+    QUERY = 0
+    ESTIMATING = 1
+    TRANSACTION = 2
+
+
+@dataclass(frozen=True)
+class ClusterSetup:
+    """`ClusterSetupConfig` of ecall `setup`."""
+
+    cluster_id: bytes
+    owner: bytes
+    deposit: int
+    gas_price: int
+    deposit_per_item: int
+    deposit_per_byte: int
+    treasury: bytes
+    system_code: bytes
+
+
+@dataclass(frozen=True)
+class TxArgs:
+    """`TransactionArguments`; `storage_deposit_limit` None = unlimited."""
+
+    origin: bytes
+    transfer: int = 0
+    gas_limit: int = U64_MAX
+    gas_free: bool = True
+    storage_deposit_limit: int | None = None
+    deposit: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    value: T
+    events: tuple[EventRecord, ...] = ()
+    changes: list[tuple[Key, Any]] = field(default_factory=list)
+
+
+class SetupError(Exception):
+    """`setup` returned Err(String): FailedToUploadSystemCode or FailedToDeploySystemContract."""
+
+
+class PinkRuntime:
+    """One cluster: its state, the shared engine, and the extension's query backend."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        extension: Extension | None = None,
+        state: State | None = None,
+    ) -> None:
+        self.engine = engine or Engine()
+        self.extension = extension or Extension()
+        self.state = state or State()
+        self.ledger = Ledger(self.state)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _ecall(self, context: ExecContext, commit: bool, body: Any) -> Outcome[Any]:
+        self.state.snapshot()
+        try:
+            self.ledger.reset_events()
+            value = body()
+            deposited = self.ledger.events()
+            self.ledger.reset_events()
+            changes = self.state.changes()
+        except BaseException:
+            self.state.rollback()
+            raise
+        if commit:
+            self.state.commit()
+        else:
+            self.state.rollback()
+        kept = tuple(e for e in deposited if not e.is_private)
+        emitted = kept if context.mode == Mode.TRANSACTION else ()
+        return Outcome(value, emitted, changes if commit else [])
+
+    # --- read-only ecalls ------------------------------------------------------------------
+
+    def cluster_id(self) -> bytes:
+        return self.ledger.params().cluster_id
+
+    def system_contract(self) -> bytes | None:
+        return self.ledger.system_contract()
+
+    def free_balance(self, who: bytes) -> int:
+        return self.ledger.account(who).free
+
+    def total_balance(self, who: bytes) -> int:
+        return self.ledger.account(who).total
+
+    def code_hash(self, contract: bytes) -> bytes | None:
+        info = self.ledger.contract(contract)
+        return None if info is None else info.code_hash
+
+    # --- setup, deposit, upload ------------------------------------------------------------
+
+    def setup(self, config: ClusterSetup, context: ExecContext) -> Outcome[None]:
+        """The exact sequence of PINK.md 5.4 step 2; storage is kept even when it fails."""
+        failure: list[str] = []
+
+        def body() -> None:
+            self.ledger.set_params(
+                ClusterParams(
+                    config.cluster_id,
+                    config.gas_price,
+                    config.deposit_per_item,
+                    config.deposit_per_byte,
+                    config.treasury,
+                )
+            )
+            self.ledger.mint(config.owner, config.deposit)
+            try:
+                code_hash = self._upload(config.owner, config.system_code, deterministic=True)
+            except (CodeRejected, DispatchFailure) as e:
+                failure.append(f"FailedToUploadSystemCode: {e}")
+                return
+            args = TxArgs(config.owner, gas_limit=U64_MAX, gas_free=True)
+            result = self._instantiate(code_hash, SYSTEM_CONSTRUCTOR, b"", context, args)
+            if not result.ok or (result.output is not None and result.output.reverted):
+                failure.append(f"FailedToDeploySystemContract: {result.error}")
+                return
+            assert result.account is not None
+            self.state.put(("Pink", "SystemContract"), result.account)
+
+        outcome = self._ecall(context, commit=True, body=body)
+        if failure:
+            raise SetupError(failure[0])
+        return outcome
+
+    def deposit(self, who: bytes, amount: int, context: ExecContext) -> Outcome[None]:
+        return self._ecall(context, True, lambda: self.ledger.mint(who, amount))
+
+    def upload_code(
+        self, owner: bytes, code: bytes, deterministic: bool, context: ExecContext
+    ) -> Outcome[bytes]:
+        """Check, hold the deposit and store; raises CodeRejected / DispatchFailure, state kept."""
+        return self._ecall(context, True, lambda: self._upload(owner, code, deterministic))
+
+    def _upload(self, owner: bytes, code: bytes, deterministic: bool) -> bytes:
+        """`bare_upload_code`: validate, then hold the deposit and store unless already stored."""
+        check_code(code, deterministic)
+        code_hash = blake2_256(code)
+        self.engine.compile(code_hash, code, deterministic)
+        if self.ledger.code_info(code_hash) is not None:
+            return code_hash
+        params = self.ledger.params()
+        deposit = params.deposit_per_byte * (len(code) + CODE_INFO_MAX_LEN)
+        deposit += 2 * params.deposit_per_item
+        self.ledger.hold(owner, deposit)
+        self.ledger.set_code(code_hash, code)
+        self.ledger.set_code_info(code_hash, CodeInfo(owner, deposit, 0, deterministic, len(code)))
+        self.ledger.emit(events.code_stored(code_hash, deposit, owner))
+        return code_hash
+
+    # --- contracts -------------------------------------------------------------------------
+
+    def contract_instantiate(
+        self, code_hash: bytes, data: bytes, salt: bytes, mode: Mode, args: TxArgs,
+        context: ExecContext,
+    ) -> Outcome[ContractResult]:  # fmt: skip
+        commit = mode == Mode.TRANSACTION
+        args = _sanitize(args, mode)
+        return self._ecall(
+            context, commit, lambda: self._paid(args, mode, context, lambda: self._instantiate(
+                code_hash, data, salt, context, args))
+        )  # fmt: skip
+
+    def contract_call(
+        self, contract: bytes, data: bytes, mode: Mode, args: TxArgs, context: ExecContext
+    ) -> Outcome[ContractResult]:
+        commit = mode == Mode.TRANSACTION
+        args = _sanitize(args, mode)
+        return self._ecall(
+            context,
+            commit,
+            lambda: self._paid(
+                args, mode, context, lambda: self._call(contract, data, context, args)
+            ),
+        )
+
+    def _paid(self, args: TxArgs, mode: Mode, context: ExecContext, run: Any) -> ContractResult:
+        """Deposit, upfront gas payment, the run, the refund, then query rounding (5.2)."""
+        if args.deposit:
+            self.ledger.mint(args.origin, args.deposit)
+        price = self.ledger.params().gas_price
+        treasury = self.ledger.params().treasury
+        if not args.gas_free:
+            try:
+                self.ledger.transfer(args.origin, treasury, args.gas_limit * price, keep_alive=True)
+            except DispatchFailure as e:
+                return ContractResult(Weight(0, 0), Weight(0, 0), 0, b"", None, e.error)
+        result: ContractResult = run()
+        if not args.gas_free:
+            refund = (args.gas_limit - result.gas_consumed.ref_time) * price
+            self.ledger.transfer(treasury, args.origin, refund, keep_alive=False)
+        if mode == Mode.TRANSACTION:
+            return result
+        min_bits = max((256 * self.ledger.params().deposit_per_byte - 1).bit_length(), 0)
+        deposit = result.storage_deposit
+        rounded = coarse(abs(deposit), min_bits) if deposit else 0
+        return ContractResult(
+            Weight(coarse(result.gas_consumed.ref_time), 0),
+            Weight(coarse(result.gas_required.ref_time), 0),
+            rounded if deposit >= 0 else -rounded,
+            result.debug_message,
+            result.output,
+            result.error,
+            result.account,
+            result.instantiate,
+        )
+
+    def _stack(self, origin: bytes, context: ExecContext) -> Stack:
+        deterministic = context.mode != Mode.QUERY
+        return Stack(self.engine, self.ledger, self.extension, origin, context, deterministic)
+
+    def _call(
+        self, contract: bytes, data: bytes, context: ExecContext, args: TxArgs
+    ) -> ContractResult:
+        stack = self._stack(args.origin, context)
+        try:
+            output = stack.run_call(
+                contract, args.transfer, data, args.gas_limit, args.storage_deposit_limit
+            )
+        except DispatchFailure as e:
+            return _failed(stack, e)
+        return _succeeded(stack, output, None)
+
+    def _instantiate(
+        self, code_hash: bytes, data: bytes, salt: bytes, context: ExecContext, args: TxArgs
+    ) -> ContractResult:
+        stack = self._stack(args.origin, context)
+        try:
+            output, account = stack.run_instantiate(
+                code_hash, args.transfer, data, salt, args.gas_limit, args.storage_deposit_limit
+            )
+        except DispatchFailure as e:
+            return _failed(stack, e, instantiate=True)
+        return _succeeded(stack, output, account)
+
+    def contract_address(self, deployer: bytes, code_hash: bytes, salt: bytes) -> bytes:
+        return contract_address(deployer, code_hash, self.ledger.params().cluster_id, salt)
+
+
+def _sanitize(args: TxArgs, mode: Mode) -> TxArgs:
+    clip = GAS_CLIP_QUERY if mode == Mode.QUERY else GAS_CLIP_TRANSACTION
+    if args.gas_limit <= clip:
+        return args
+    return TxArgs(
+        args.origin, args.transfer, clip, args.gas_free, args.storage_deposit_limit, args.deposit
+    )
+
+
+def _succeeded(stack: Stack, output: Any, account: bytes | None) -> ContractResult:
+    reverted = bool(output.flags & REVERT)
+    return ContractResult(
+        stack.root_gas.consumed,
+        Weight(stack.root_gas.required, stack.root_gas.consumed.proof_size),
+        0 if reverted else stack.storage_deposit,
+        bytes(stack.debug),
+        ExecReturnValue(output.flags, output.data),
+        None,
+        account,
+        instantiate=account is not None,
+    )
+
+
+def _failed(stack: Stack, error: DispatchFailure, instantiate: bool = False) -> ContractResult:
+    return ContractResult(
+        stack.root_gas.consumed,
+        Weight(stack.root_gas.required, stack.root_gas.consumed.proof_size),
+        0,
+        bytes(stack.debug),
+        None,
+        error.error,
+        None,
+        instantiate=instantiate,
+    )
