@@ -74,10 +74,15 @@ class State:
                 below.setdefault(key, old)
 
     def changes(self) -> list[tuple[Key, Any]]:
-        """(key, new value or None if deleted) changed in the outermost open layer, sorted."""
+        """(key, new value or None if deleted) changed in the outermost open layer, sorted;
+        keys written and then restored (or created and deleted again) are not changes."""
         if not self._layers:
             return []
-        out = [(key, self._data.get(key)) for key, old in self._layers[0].items()]
+        out = [
+            (key, self._data.get(key))
+            for key, old in self._layers[0].items()
+            if self._data.get(key, _MISSING) != old
+        ]
         return sorted(out, key=lambda kv: repr(kv[0]))
 
     def keys_with_prefix(self, prefix: Key) -> list[Key]:
