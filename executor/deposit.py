@@ -122,7 +122,7 @@ class StorageMeter:
         prices: tuple[int, int],
     ) -> ContractInfo | None:
         """Fold a returned child frame's meter in; returns the contract's updated info."""
-        own, info = update_contract(child.own, info, *prices)
+        own, info = (0, None) if child.terminated_to else update_contract(child.own, info, *prices)
         self.total += child.total + own
         self.charges.extend(child.charges)
         if own:

@@ -17,7 +17,7 @@ import wasmtime
 
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.executor import events
-from pinkpipe.executor.deposit import Diff, StorageMeter, base_deposit
+from pinkpipe.executor.deposit import Charge, Diff, StorageMeter, base_deposit
 from pinkpipe.executor.errors import DispatchFailure, contracts_error, fail, pink_error
 from pinkpipe.executor.gas import GasMeter
 from pinkpipe.executor.host import (
@@ -440,7 +440,8 @@ class Stack:
         held = info.storage_base_deposit + info.storage_byte_deposit + info.storage_item_deposit
         frame.deposit.own = Diff()
         frame.deposit.terminated_to = beneficiary
-        frame.deposit.charge_deposit(frame.account, -held)
+        frame.deposit.total -= held
+        frame.deposit.charges.append(Charge(frame.account, -held, beneficiary))
         for key in self.ledger.state.keys_with_prefix(("Contracts", "Storage", info.trie_id)):
             self.ledger.state.put(key, None)
         self.ledger.set_contract(frame.account, None)
