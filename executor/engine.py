@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _WASM_TYPE = {"i": I32, "I": I64}
 _VALTYPE = {"i": wasmtime.ValType.i32, "I": wasmtime.ValType.i64}
 ENTRY_POINTS = ("deploy", "call")
+_UNSIGNED = {"i": 2**32 - 1, "I": 2**64 - 1}
 
 
 @dataclass(frozen=True)
@@ -147,14 +148,19 @@ class Engine:
             self.linker.define_func(hf.module, hf.name, functype, self._bind(hf))
 
     def _bind(self, hf: HostFunction) -> Callable[..., Any]:
+        """wasmtime passes i32/i64 as signed ints; pallet-contracts reads them as u32/u64."""
         impl, name = hf.impl, f"{hf.module}.{hf.name}"
+        masks = tuple(_UNSIGNED[c] for c in hf.params)
+        bits = {"i": 32, "I": 64}.get(hf.result, 0)
 
         def call_host(*args: int) -> Any:
             stack = self.active
             assert stack is not None, "host function called outside a call stack"
             stack.enter_host(name)
-            result = impl(stack, *args)
+            result = impl(stack, *(a & m for a, m in zip(args, masks, strict=True)))
             stack.leave_host()
+            if bits and result >= 1 << (bits - 1):
+                return result - (1 << bits)
             return result
 
         return call_host

@@ -18,13 +18,14 @@ from pinkpipe.executor.schedule import REF_TIME_PER_FUEL, Weight
 class GasMeter:
     """One frame's gas: a limit, what was consumed, and the lowest `gas_left` seen."""
 
-    __slots__ = ("_engine_fuel", "consumed_proof", "gas_left", "limit", "lowest_left")
+    __slots__ = ("_engine_fuel", "consumed_proof", "gas_left", "limit", "lowest_left", "peak_proof")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.gas_left = limit
         self.lowest_left = limit
         self.consumed_proof = 0
+        self.peak_proof = 0
         self._engine_fuel = 0
 
     @property
@@ -32,9 +33,9 @@ class GasMeter:
         return Weight(self.limit - self.gas_left, self.consumed_proof)
 
     @property
-    def required(self) -> int:
-        """ref_time a caller must give for the same run to succeed (pallet's gas_required)."""
-        return self.limit - self.lowest_left
+    def required(self) -> Weight:
+        """The peak usage (pallet's gas_required): pre-charges that were refunded count."""
+        return Weight(self.limit - self.lowest_left, self.peak_proof)
 
     def charge(self, weight: Weight, what: str) -> None:
         if weight.ref_time > self.gas_left:
@@ -44,6 +45,12 @@ class GasMeter:
         self.gas_left -= weight.ref_time
         self.consumed_proof += weight.proof_size
         self.lowest_left = min(self.lowest_left, self.gas_left)
+        self.peak_proof = max(self.peak_proof, self.consumed_proof)
+
+    def refund(self, weight: Weight) -> None:
+        """Give back the unused part of a pre-charge (the peak stays)."""
+        self.gas_left = min(self.gas_left + weight.ref_time, self.limit)
+        self.consumed_proof = max(self.consumed_proof - weight.proof_size, 0)
 
     def nested(self, limit: int) -> GasMeter:
         """A child meter: `limit` 0 means everything left (seal0/seal1 call semantics)."""
@@ -52,6 +59,7 @@ class GasMeter:
     def absorb(self, child: GasMeter) -> None:
         """Charge what `child` used; keep the deepest point it reached for gas_required."""
         self.lowest_left = min(self.lowest_left, self.gas_left - (child.limit - child.lowest_left))
+        self.peak_proof = max(self.peak_proof, self.consumed_proof + child.peak_proof)
         self.gas_left -= child.limit - child.gas_left
         self.consumed_proof += child.consumed_proof
 

@@ -295,7 +295,7 @@ def _succeeded(stack: Stack, output: Any, account: bytes | None) -> ContractResu
     reverted = bool(output.flags & REVERT)
     return ContractResult(
         stack.root_gas.consumed,
-        Weight(stack.root_gas.required, stack.root_gas.consumed.proof_size),
+        stack.root_gas.required,
         0 if reverted else stack.storage_deposit,
         bytes(stack.debug),
         ExecReturnValue(output.flags, output.data),
@@ -308,7 +308,7 @@ def _succeeded(stack: Stack, output: Any, account: bytes | None) -> ContractResu
 def _failed(stack: Stack, error: DispatchFailure, instantiate: bool = False) -> ContractResult:
     return ContractResult(
         stack.root_gas.consumed,
-        Weight(stack.root_gas.required, stack.root_gas.consumed.proof_size),
+        stack.root_gas.required,
         0,
         bytes(stack.debug),
         None,

@@ -134,9 +134,7 @@ class Stack:
         self.frame.gas.charge(weight, what)
 
     def refund(self, weight: Weight) -> None:
-        gas = self.frame.gas
-        gas.gas_left = min(gas.gas_left + weight.ref_time, gas.limit)
-        gas.consumed_proof = max(gas.consumed_proof - weight.proof_size, 0)
+        self.frame.gas.refund(weight)
 
     def read(self, ptr: int, length: int) -> bytes:
         memory = self.frame.memory

@@ -392,3 +392,24 @@ def test_host_functions_with_arbitrary_arguments(key: tuple[str, str], values: l
     if outcome.value.error is not None or (outcome.value.output and outcome.value.output.flags & 1):
         assert runtime.state._data == before
     assert output(call(runtime, _FUZZ["flipper"], GET, Mode.QUERY))[0] == 0  # type: ignore[arg-type]
+
+
+def test_sentinel_results_reach_wasm_as_u32_max() -> None:
+    contains = '(import "seal1" "contains_storage" (func $contains (param i32 i32) (result i32)))'
+    body = (
+        "(i32.store (i32.const 100) (call $contains (i32.const 0) (i32.const 4)))"
+        "(drop (call $set (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 3)))"
+        "(i32.store (i32.const 104) (call $contains (i32.const 0) (i32.const 4)))"
+        "(call $ret (i32.const 0) (i32.const 100) (i32.const 8))"
+    )
+    _, _, _, outcome = run(body, "set", "ret", extra=contains)
+    assert output(outcome) == (2**32 - 1).to_bytes(4, "little") + (3).to_bytes(4, "little")
+
+
+def test_pointers_are_unsigned() -> None:
+    """0xFFFFFFFF is a pointer past the end of memory, not -1."""
+    hash_import = '(import "seal0" "hash_blake2_128" (func $h (param i32 i32 i32)))'
+    _, _, _, outcome = run(
+        "(call $h (i32.const 0) (i32.const 0) (i32.const -1))", extra=hash_import
+    )
+    assert error_name(outcome) == "OutOfBounds"
