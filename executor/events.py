@@ -127,3 +127,26 @@ def deposit_released(contract: bytes, dest: bytes, amount: int) -> EventRecord:
         contract + dest + encode_u128(amount),
         (blake2_256(contract), blake2_256(dest)),
     )
+
+
+EVENT_NAMES = {
+    (SYSTEM, 3): "System::NewAccount",
+    (SYSTEM, 4): "System::KilledAccount",
+    (BALANCES, 0): "Balances::Endowed",
+    (BALANCES, 2): "Balances::Transfer",
+    (BALANCES, 7): "Balances::Deposit",
+    (CONTRACTS, 0): "Contracts::Instantiated",
+    (CONTRACTS, 1): "Contracts::Terminated",
+    (CONTRACTS, 2): "Contracts::CodeStored",
+    (CONTRACTS, 3): "Contracts::ContractEmitted",
+    (CONTRACTS, 4): "Contracts::CodeRemoved",
+    (CONTRACTS, 5): "Contracts::ContractCodeUpdated",
+    (CONTRACTS, 6): "Contracts::Called",
+    (CONTRACTS, 7): "Contracts::DelegateCalled",
+    (CONTRACTS, 8): "Contracts::StorageDepositTransferredAndHeld",
+    (CONTRACTS, 9): "Contracts::StorageDepositTransferredAndReleased",
+}
+
+
+def event_name(record: EventRecord) -> str:
+    return EVENT_NAMES.get((record.pallet, record.variant), f"{record.pallet}/{record.variant}")

@@ -135,21 +135,28 @@ class PinkRuntime:
 
     # --- setup, deposit, upload ------------------------------------------------------------
 
+    def _configure(self, config: ClusterSetup) -> None:
+        params = ClusterParams(
+            config.cluster_id,
+            config.gas_price,
+            config.deposit_per_item,
+            config.deposit_per_byte,
+            config.treasury,
+        )
+        self.ledger.set_params(params)
+        self.ledger.mint(config.owner, config.deposit)
+
+    def configure(self, config: ClusterSetup, context: ExecContext) -> Outcome[None]:
+        """Parameters and the owner's mint only: a cluster without a system contract (like
+        Phala's `TestCluster::bare()`, plus parameters), for trying contracts in isolation."""
+        return self._ecall(context, commit=True, body=lambda: self._configure(config))
+
     def setup(self, config: ClusterSetup, context: ExecContext) -> Outcome[None]:
         """The exact sequence of PINK.md 5.4 step 2; storage is kept even when it fails."""
         failure: list[str] = []
 
         def body() -> None:
-            self.ledger.set_params(
-                ClusterParams(
-                    config.cluster_id,
-                    config.gas_price,
-                    config.deposit_per_item,
-                    config.deposit_per_byte,
-                    config.treasury,
-                )
-            )
-            self.ledger.mint(config.owner, config.deposit)
+            self._configure(config)
             try:
                 code_hash = self._upload(config.owner, config.system_code, deterministic=True)
             except (CodeRejected, DispatchFailure) as e:
