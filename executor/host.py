@@ -445,7 +445,8 @@ def _call_input(s: Stack, flags: int, in_ptr: int, in_len: int) -> bytes:
     return s.read(in_ptr, in_len)
 
 
-def _call(
+@host("seal1", "call", "iiIiiiii:i")
+def call_v1(
     s: Stack, flags: int, callee_ptr: int, gas: int, value_ptr: int, in_ptr: int, in_len: int,
     out_ptr: int, out_len_ptr: int,
 ) -> int:  # fmt: skip
@@ -476,15 +477,9 @@ def call_v0(
     s: Stack, callee_ptr: int, _callee_len: int, gas: int, value_ptr: int, _value_len: int,
     in_ptr: int, in_len: int, out_ptr: int, out_len_ptr: int,
 ) -> int:  # fmt: skip
-    return _call(s, ALLOW_REENTRY, callee_ptr, gas, value_ptr, in_ptr, in_len, out_ptr, out_len_ptr)
-
-
-@host("seal1", "call", "iiIiiiii:i")
-def call_v1(
-    s: Stack, flags: int, callee_ptr: int, gas: int, value_ptr: int, in_ptr: int, in_len: int,
-    out_ptr: int, out_len_ptr: int,
-) -> int:  # fmt: skip
-    return _call(s, flags, callee_ptr, gas, value_ptr, in_ptr, in_len, out_ptr, out_len_ptr)
+    return call_v1(
+        s, ALLOW_REENTRY, callee_ptr, gas, value_ptr, in_ptr, in_len, out_ptr, out_len_ptr
+    )
 
 
 @host("seal0", "delegate_call", "iiiiii:i")
@@ -500,7 +495,8 @@ def delegate_call(
     return _finish_call(s, flags, outcome, out_ptr, out_len_ptr)
 
 
-def _instantiate(
+@host("seal1", "instantiate", "iIiiiiiiiii:i")
+def instantiate_v1(
     s: Stack, code_hash_ptr: int, gas: int, value_ptr: int, in_ptr: int, in_len: int,
     address_ptr: int, address_len_ptr: int, out_ptr: int, out_len_ptr: int, salt_ptr: int,
     salt_len: int,
@@ -528,19 +524,7 @@ def instantiate_v0(
     _value_len: int, in_ptr: int, in_len: int, address_ptr: int, address_len_ptr: int,
     out_ptr: int, out_len_ptr: int, salt_ptr: int, salt_len: int,
 ) -> int:  # fmt: skip
-    return _instantiate(
-        s, code_hash_ptr, gas, value_ptr, in_ptr, in_len, address_ptr, address_len_ptr,
-        out_ptr, out_len_ptr, salt_ptr, salt_len,
-    )  # fmt: skip
-
-
-@host("seal1", "instantiate", "iIiiiiiiiii:i")
-def instantiate_v1(
-    s: Stack, code_hash_ptr: int, gas: int, value_ptr: int, in_ptr: int, in_len: int,
-    address_ptr: int, address_len_ptr: int, out_ptr: int, out_len_ptr: int, salt_ptr: int,
-    salt_len: int,
-) -> int:  # fmt: skip
-    return _instantiate(
+    return instantiate_v1(
         s, code_hash_ptr, gas, value_ptr, in_ptr, in_len, address_ptr, address_len_ptr,
         out_ptr, out_len_ptr, salt_ptr, salt_len,
     )  # fmt: skip

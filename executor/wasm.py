@@ -124,7 +124,8 @@ class _Cursor:
         self.pos += n
         return out
 
-    def uleb(self, bits: int = 32) -> int:
+    def _leb(self, bits: int, signed: bool) -> int:
+        """LEB128 of at most `bits` bits (spec 5.2.2): overlong encodings are refused."""
         value = shift = 0
         while True:
             b = self.byte()
@@ -133,24 +134,18 @@ class _Cursor:
             if not b & 0x80:
                 break
             if shift >= bits + 7:
-                raise self.fail(f"LEB128 longer than u{bits}")
+                raise self.fail(f"LEB128 longer than {'s' if signed else 'u'}{bits}")
+        if signed:
+            return value - (1 << shift) if b & 0x40 else value
         if value >= 1 << bits:
             raise self.fail(f"LEB128 value exceeds u{bits}")
         return value
 
+    def uleb(self, bits: int = 32) -> int:
+        return self._leb(bits, signed=False)
+
     def sleb(self, bits: int) -> int:
-        value = shift = 0
-        while True:
-            b = self.byte()
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-            if shift >= bits + 7:
-                raise self.fail(f"LEB128 longer than s{bits}")
-        if b & 0x40:
-            value -= 1 << shift
-        return value
+        return self._leb(bits, signed=True)
 
     def name(self) -> str:
         raw = self.bytes(self.uleb())
