@@ -221,16 +221,22 @@ def _read_memories(c: _Cursor, m: WasmModule) -> None:
         c.limits()
 
 
+_CONST_IMMEDIATE = {0x41: (True, 32), 0x42: (True, 64), 0x43: (False, 4), 0x44: (False, 8)}
+
+
+def _skip_const(c: _Cursor, op: int) -> None:
+    """The immediate of i32/i64.const (signed LEB128) or f32/f64.const (raw bytes)."""
+    leb, size = _CONST_IMMEDIATE[op]
+    if leb:
+        c.sleb(size)
+    else:
+        c.bytes(size)
+
+
 def _read_const_expr(c: _Cursor) -> None:
     op = c.byte()
-    if op == 0x41:
-        c.sleb(32)
-    elif op == 0x42:
-        c.sleb(64)
-    elif op == 0x43:
-        c.bytes(4)
-    elif op == 0x44:
-        c.bytes(8)
+    if op in _CONST_IMMEDIATE:
+        _skip_const(c, op)
     elif op == 0x23:
         c.uleb()
     else:
@@ -315,14 +321,8 @@ def _walk_body(c: _Cursor, m: WasmModule, func: int) -> None:
         elif op in (0x3F, 0x40):
             if c.byte() != 0:
                 raise c.fail("memory.size/grow must use memory 0")
-        elif op == 0x41:
-            c.sleb(32)
-        elif op == 0x42:
-            c.sleb(64)
-        elif op == 0x43:
-            c.bytes(4)
-        elif op == 0x44:
-            c.bytes(8)
+        elif op in _CONST_IMMEDIATE:
+            _skip_const(c, op)
         elif op == 0xFC:
             sub = c.uleb()
             feature = "saturating float-to-int" if sub < 8 else "bulk-memory"
