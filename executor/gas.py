@@ -5,8 +5,16 @@ runs out; proof size is still summed and reported. Wasm instructions are counted
 fuel, one unit per instruction, converted at `REF_TIME_PER_FUEL` (wasmi 0.31's
 `instruction_weights.base`): before wasm runs it receives `gas_left // 8000` fuel; at each host
 call the fuel burnt since is charged back, the host's own weight is charged, and the remaining
-gas is handed to wasm again (the sub-fuel remainder stays in the meter). wasmtime's per-
-instruction fuel is not wasmi's per-basic-block fuel, which is the one known gap to exact gas.
+gas is handed to wasm again (the sub-fuel remainder stays in the meter).
+
+Known gap to exact gas: wasmi 0.31.2 (wasmi-labs/wasmi tag v0.31.2, `engine/config.rs`,
+`engine/translator/`) is a register machine; it charges `FuelCosts::base` (1) per *Wasmi IR*
+instruction through one `ConsumeFuel` per basic block, plus register copies (8 per fuel) for a
+function's locals and for parameter passing and 64 bytes per fuel for bulk copies. Wasm
+`local.get`, constants and fused compare-and-branch emit no or fewer IR instructions, so
+wasmtime's one-fuel-per-wasm-instruction overcounts. Exact parity needs that instruction
+selection reproduced (e.g. per-block costs computed from the parse in `wasm.py` and charged
+through the same bridge), and v1.5's code-load weight per byte (see `schedule.py`).
 """
 
 from __future__ import annotations
