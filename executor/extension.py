@@ -4,7 +4,8 @@
 tuple of the arguments, decoded whole (trailing bytes are `DecodingFailed`); the answer is
 `(status, SCALE output)`. The Query / Transaction split follows `mode.is_query()`, so
 Estimating answers as Transaction. Functions not implemented yet trap with a message naming
-them (they are listed in `NOT_IMPLEMENTED`), never with a made-up answer.
+them (they are listed in `NOT_IMPLEMENTED`, and Query-mode cache access, which needs the
+worker's local cache), never with a made-up answer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from pinkpipe.chain.scale import (
     encode_u128,
     encode_uint,
 )
-from pinkpipe.executor.errors import DispatchFailure, fail, pink_error
+from pinkpipe.executor import events, keys
+from pinkpipe.executor.errors import OTHER, DispatchFailure, fail, pink_error
+from pinkpipe.executor.events import PINK_EVENT_TOPIC
 
 if TYPE_CHECKING:
     from pinkpipe.executor.stack import Stack
@@ -44,19 +47,8 @@ HTTP_UNAVAILABLE = (
     + encode_bytes(b"HTTP request is not supported in transaction")
 )
 NOT_ALLOWED_STATUS = 7  # HttpRequestError::NotAllowed (6) + 1
-NOT_IMPLEMENTED = {
-    2: "sign",
-    3: "verify",
-    4: "derive_sr25519_key",
-    5: "get_public_key",
-    6: "cache_set",
-    7: "cache_set_expiration",
-    9: "cache_remove",
-    13: "ecdsa_sign_prehashed",
-    14: "ecdsa_verify_prehashed",
-    20: "import_latest_system_code",
-    24: "js_eval",
-}
+NOT_IMPLEMENTED = {20: "import_latest_system_code", 24: "js_eval"}
+CACHE_OP = 5  # PinkEvent::CacheOp; CacheOp::Set 0, SetExpiration 1, Remove 2
 
 
 class QueryBackend(Protocol):
@@ -75,6 +67,14 @@ def _ok(data: bytes) -> tuple[int, bytes]:
     return 0, data
 
 
+def _sig_type(r: Reader) -> int:
+    start = r.offset
+    sig_type = r.u8("SigType")
+    if sig_type > keys.ECDSA:
+        raise r.fail("SigType", f"invalid variant {sig_type}", start)
+    return sig_type
+
+
 class Extension:
     """Dispatches extension calls; `backend` serves Query-mode requests (None: refuse them)."""
 
@@ -82,7 +82,16 @@ class Extension:
         self.backend = backend
         self.handlers: dict[int, Handler] = {
             1: self.http_request,
+            2: self.sign,
+            3: self.verify,
+            4: self.derive_sr25519_key,
+            5: self.get_public_key,
+            6: self.cache_set,
+            7: self.cache_set_expiration,
             8: self.cache_get,
+            9: self.cache_remove,
+            13: self.ecdsa_sign_prehashed,
+            14: self.ecdsa_verify_prehashed,
             10: self.log,
             11: self.getrandom,
             12: self.is_in_transaction,
@@ -114,6 +123,8 @@ class Extension:
             reader.finish("chain extension input")
         except CodecError as e:
             raise fail("DecodingFailed", f"chain extension {function}: {e}") from e
+        except keys.BadKey as e:
+            raise DispatchFailure(OTHER, f"chain extension {function}: {e}") from e
         return answer
 
     def _query_backend(self, stack: Stack, what: str) -> QueryBackend:
@@ -135,6 +146,70 @@ class Extension:
         if not stack.context.is_query:
             return NOT_ALLOWED_STATUS, b""
         raise fail("NoChainExtension", "batch_http_request in query mode is not implemented")
+
+    def sign(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        sig_type, key, message = _sig_type(r), r.var_bytes("key"), r.var_bytes("message")
+        if sig_type == keys.SR25519 and not stack.context.is_query:
+            return _ok(encode_bytes(b""))  # randomized signatures never reach transactions
+        return _ok(encode_bytes(keys.sign(sig_type, key, message)))
+
+    def verify(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        sig_type, public = _sig_type(r), r.var_bytes("pubkey")
+        message, signature = r.var_bytes("message"), r.var_bytes("signature")
+        return _ok(encode_bool(keys.verify(sig_type, public, message, signature)))
+
+    def derive_sr25519_key(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        salt = r.var_bytes("salt")
+        cluster_key = stack.ledger.state.get(("Pink", "Key"))
+        if cluster_key is None:
+            raise DispatchFailure(pink_error("KeySeedMissing"), "no cluster key (set_key)")
+        parts = [stack.frame.account, salt, b"keygen"]
+        return _ok(encode_bytes(keys.derive_secret(cluster_key, parts)))
+
+    def get_public_key(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        sig_type, key = _sig_type(r), r.var_bytes("key")
+        return _ok(encode_bytes(keys.public_key(sig_type, key)))
+
+    def ecdsa_sign_prehashed(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        key, message_hash = r.var_bytes("key"), r.hash32("Hash")
+        return _ok(keys.ecdsa_sign_prehashed(key, message_hash))
+
+    def ecdsa_verify_prehashed(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        signature, message_hash, public = (
+            r.fixed(65, "signature"),
+            r.hash32("Hash"),
+            r.fixed(33, "pubkey"),
+        )
+        return _ok(encode_bool(keys.ecdsa_verify_prehashed(signature, message_hash, public)))
+
+    def _cache_op(self, stack: Stack, op: bytes) -> None:
+        """Transaction/Estimating: the write becomes a private PinkEvent::CacheOp."""
+        data = bytes([CACHE_OP]) + op
+        stack.ledger.emit(events.contract_emitted(stack.frame.account, data, (PINK_EVENT_TOPIC,)))
+
+    def _no_query_cache(self, stack: Stack, what: str) -> None:
+        if stack.context.is_query:
+            raise fail(
+                "NoChainExtension", f"{what} in query mode (the local cache) is not implemented"
+            )
+
+    def cache_set(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        key, value = r.var_bytes("key"), r.var_bytes("value")
+        self._no_query_cache(stack, "cache_set")
+        self._cache_op(stack, b"\x00" + encode_bytes(key) + encode_bytes(value))
+        return _ok(b"")  # Ok(()): status 0, nothing else
+
+    def cache_set_expiration(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        key, expiration = r.var_bytes("key"), r.u64()
+        self._no_query_cache(stack, "cache_set_expiration")
+        self._cache_op(stack, b"\x01" + encode_bytes(key) + encode_u64(expiration))
+        return _ok(b"")
+
+    def cache_remove(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        key = r.var_bytes("key")
+        self._no_query_cache(stack, "cache_remove")
+        self._cache_op(stack, b"\x02" + encode_bytes(key))
+        return _ok(b"\x00")  # None outside queries
 
     def cache_get(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         r.var_bytes("cache key")

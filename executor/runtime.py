@@ -175,6 +175,15 @@ class PinkRuntime:
             raise SetupError(failure[0])
         return outcome
 
+    def set_key(self, secret: bytes, context: ExecContext) -> Outcome[None]:
+        """The cluster's 64-byte sr25519 secret (`Pink::Key`), the root of contract keys."""
+        if len(secret) != 64:
+            raise ValueError(f"the cluster key is a 64-byte secret, not {len(secret)} bytes")
+        return self._ecall(context, True, lambda: self.state.put(("Pink", "Key"), secret))
+
+    def get_key(self) -> bytes | None:
+        return self.state.get(("Pink", "Key"))
+
     def deposit(self, who: bytes, amount: int, context: ExecContext) -> Outcome[None]:
         return self._ecall(context, True, lambda: self.ledger.mint(who, amount))
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pinkpipe.chain.hashing import blake2_128, blake2_256
+from pinkpipe.executor import keys
 from pinkpipe.executor.host import HOST_FUNCTIONS
 from pinkpipe.executor.results import ContractResult
 from pinkpipe.executor.runtime import Mode, Outcome, PinkRuntime
@@ -314,7 +315,62 @@ def test_chain_extension_basics() -> None:
     assert ext(12, data='(data (i32.const 0) "\\00")', in_len=1) == "DecodingFailed"
     assert ext(99) == "UnknownChainExtensionFunction"
     assert ext(0x10000 | 12) == "UnknownChainExtensionId"
-    assert ext(2) == "NoChainExtension"  # sign: not implemented here, says so
+    assert ext(24) == "NoChainExtension"  # js_eval: not implemented here, says so
+
+
+def ext_call(
+    func_id: int, data: bytes, mode: Mode = Mode.TRANSACTION, key: bytes | None = None
+) -> tuple[PinkRuntime, bytes, Outcome[ContractResult], int, bytes]:
+    """Call extension `func_id` with SCALE input `data` from a probe; (..., status, output)."""
+    body = (
+        "(i32.store (i32.const 1000) (i32.const 512))"
+        f"(i32.store (i32.const 1004) (call $ext (i32.const {func_id}) (i32.const 0) (i32.const {len(data)}) (i32.const 2000) (i32.const 1000)))"
+        "(call $ret (i32.const 0) (i32.const 1000) (i32.const 1512))"
+    )
+    runtime = new_cluster()
+    if key is not None:
+        runtime.set_key(key, TX)
+    code = probe_code(body, "ext", "ret", data=f'(data (i32.const 0) "{wat_bytes(data)}")')
+    address = deploy(runtime, code)
+    outcome = call(runtime, address, b"", mode)
+    if outcome.value.error is not None:
+        return runtime, address, outcome, -1, str(outcome.value.error).encode()
+    answer = output(outcome)
+    length = int.from_bytes(answer[:4], "little")
+    return (
+        runtime,
+        address,
+        outcome,
+        int.from_bytes(answer[4:8], "little"),
+        answer[1000 : 1000 + length],
+    )
+
+
+def test_chain_extension_signing() -> None:
+    seed = bytes(range(1, 33))
+    signed = ext_call(2, b"\x00\x80" + seed + b"\x08hi")[4]  # sign(Ed25519, seed, "hi")
+    assert signed == b"\x01\x01" + keys.sign(keys.ED25519, seed, b"hi")  # compact(64) ‖ sig
+    assert ext_call(2, b"\x01\x80" + seed + b"\x08hi")[4] == b"\x00"  # Sr25519 in tx: empty
+    assert len(ext_call(2, b"\x01\x80" + seed + b"\x08hi", Mode.QUERY)[4]) == 66
+    public = ext_call(5, b"\x02\x80" + seed)[4]  # get_public_key(Ecdsa, seed)
+    assert public == b"\x84" + keys.public_key(keys.ECDSA, seed)
+    signature = keys.sign(keys.ECDSA, seed, b"hi")
+    verify = b"\x02\x84" + public[1:] + b"\x08hi\x05\x01" + signature  # compact(65)
+    assert ext_call(3, verify)[3:] == (0, b"\x01")
+    assert ext_call(2, b"\x00\x7c" + seed[:31] + b"\x00")[4] == b"Other"  # bad key: trap
+
+
+def test_chain_extension_key_derivation_and_cache() -> None:
+    assert ext_call(4, b"\x04s")[4] == b"Pink::KeySeedMissing"
+    cluster_key = keys.expand_mini_secret(bytes([42] * 32))
+    _, address, _, status, derived = ext_call(4, b"\x04s", key=cluster_key)
+    assert status == 0 and derived == b"\x01\x01" + keys.derive_secret(
+        cluster_key, [address, b"s", b"keygen"]
+    )
+    _, address, outcome, status, answer = ext_call(6, b"\x04k\x04v")  # cache_set(k, v)
+    assert (status, answer) == (0, b"")
+    assert [(e.pallet, e.variant) for e in outcome.events] == [(4, 6)]  # CacheOp is private
+    assert ext_call(6, b"\x04k\x04v", Mode.QUERY)[4] == b"Contracts::NoChainExtension"
 
 
 def test_instantiated_probe_runs_after_failures() -> None:
