@@ -9,6 +9,7 @@ callee's, so the caller's `call`/`instantiate` turns them into return codes (PIN
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -75,6 +76,8 @@ class Frame:
     delegate: bool = False
     allows_reentry: bool = True
     memory: wasmtime.Memory | None = field(default=None, repr=False)
+    memory_base: int = 0  # address and size of `memory`, taken when a host call starts
+    memory_size: int = 0
 
     def take_input(self) -> bytes:
         """The call input, once (`seal0.input` after forwarding is `InputForwarded`)."""
@@ -125,7 +128,15 @@ class Stack:
     # --- gas and memory (used by every host function) -------------------------------------
 
     def enter_host(self, name: str) -> None:
-        self.frame.gas.sync_from_engine(self.store.get_fuel(), name)
+        """Charge the fuel burnt so far; note where the frame's memory lives for this call
+        (only wasm's memory.grow can move or resize it, and no wasm of this frame runs until
+        the host function returns)."""
+        frame = self.frame
+        frame.gas.sync_from_engine(self.store.get_fuel(), name)
+        memory = frame.memory
+        assert memory is not None
+        frame.memory_base = ctypes.cast(memory.data_ptr(self.store), ctypes.c_void_p).value or 0
+        frame.memory_size = memory.data_len(self.store)
 
     def leave_host(self) -> None:
         self.store.set_fuel(self.frame.gas.fuel_for_engine())
@@ -137,19 +148,18 @@ class Stack:
         self.frame.gas.refund(weight)
 
     def read(self, ptr: int, length: int) -> bytes:
-        memory = self.frame.memory
-        assert memory is not None
-        if ptr + length > memory.data_len(self.store):
+        """Bytes of the top frame's memory; beyond its end is `OutOfBounds` (a trap)."""
+        frame = self.frame
+        if ptr + length > frame.memory_size:
             raise fail("OutOfBounds", f"read of {length} bytes at {ptr}")
-        return bytes(memory.read(self.store, ptr, ptr + length)) if length else b""
+        return ctypes.string_at(frame.memory_base + ptr, length) if length else b""
 
     def write(self, ptr: int, data: bytes) -> None:
-        memory = self.frame.memory
-        assert memory is not None
-        if ptr + len(data) > memory.data_len(self.store):
+        frame = self.frame
+        if ptr + len(data) > frame.memory_size:
             raise fail("OutOfBounds", f"write of {len(data)} bytes at {ptr}")
         if data:
-            memory.write(self.store, data, ptr)
+            ctypes.memmove(frame.memory_base + ptr, data, len(data))
 
     def write_output(
         self,
