@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import wasmtime
 from click.testing import CliRunner
 
 from pinkpipe.app.cli import cli
@@ -59,3 +60,20 @@ def test_a_refused_upload_is_a_result_not_a_crash(tmp_path: Path) -> None:
     assert code == 0
     line = json.loads(out)
     assert line["ok"] is False and "invalid wasm at byte 9: unexpected end" in line["error"]
+
+
+def test_ink_contract_bundles_are_read(tmp_path: Path) -> None:
+    """An ink! `.contract` bundle carries the wasm as hex under source.wasm."""
+    wasm = (PROJECT_ROOT / "examples" / "contracts" / "flipper.wat").read_text()
+    bundle = {"source": {"wasm": "0x" + bytes(wasmtime.wat2wasm(wasm)).hex()}, "spec": {}}
+    (tmp_path / "flipper.contract").write_text(json.dumps(bundle))
+    session = tmp_path / "session.yaml"
+    session.write_text(
+        "steps:\n"
+        "  - instantiate: {code: flipper.contract, input: '0xed4b9d1b', as: f}\n"
+        "  - call: {contract: f, input: '0x2f865bd9', mode: query}\n"
+    )
+    code, out = run(session)
+    assert code == 0, out
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["ok"] and lines[1]["ink"] == "Ok(0x00)"
