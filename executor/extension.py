@@ -25,7 +25,15 @@ from pinkpipe.chain.scale import (
     encode_uint,
 )
 from pinkpipe.executor import events, keys
-from pinkpipe.executor.errors import OTHER, DispatchFailure, fail, pink_error
+from pinkpipe.executor.code import store_code
+from pinkpipe.executor.errors import (
+    BAD_ORIGIN,
+    OTHER,
+    CodeRejected,
+    DispatchFailure,
+    fail,
+    pink_error,
+)
 from pinkpipe.executor.events import PINK_EVENT_TOPIC
 
 if TYPE_CHECKING:
@@ -47,7 +55,7 @@ HTTP_UNAVAILABLE = (
     + encode_bytes(b"HTTP request is not supported in transaction")
 )
 NOT_ALLOWED_STATUS = 7  # HttpRequestError::NotAllowed (6) + 1
-NOT_IMPLEMENTED = {20: "import_latest_system_code", 24: "js_eval"}
+NOT_IMPLEMENTED = {24: "js_eval"}
 CACHE_OP = 5  # PinkEvent::CacheOp; CacheOp::Set 0, SetExpiration 1, Remove 2
 
 
@@ -78,8 +86,15 @@ def _sig_type(r: Reader) -> int:
 class Extension:
     """Dispatches extension calls; `backend` serves Query-mode requests (None: refuse them)."""
 
-    def __init__(self, backend: QueryBackend | None = None) -> None:
+    def __init__(
+        self,
+        backend: QueryBackend | None = None,
+        latest_system_code: Callable[[], bytes] | None = None,
+    ) -> None:
+        """`latest_system_code` answers pRuntime's ocall: the chain's `PinkSystemCode.1` at the
+        block being processed (empty when there is none)."""
         self.backend = backend
+        self.latest_system_code = latest_system_code
         self.handlers: dict[int, Handler] = {
             1: self.http_request,
             2: self.sign,
@@ -100,6 +115,7 @@ class Extension:
             17: self.worker_pubkey,
             18: self.untrusted_millis_since_unix_epoch,
             19: self.code_exists,
+            20: self.import_latest_system_code,
             21: self.runtime_version,
             22: self.batch_http_request,
             23: self.current_event_chain_head,
@@ -262,6 +278,22 @@ class Extension:
                 encode_bool(stack.ledger.state.get(("Pink", "SidevmCodes", code_hash)) is not None)
             )
         return _ok(encode_bool(stack.ledger.code_info(code_hash) is not None))
+
+    def import_latest_system_code(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        """System contract only: store the chain's latest system code, paid by `payer`."""
+        payer = r.hash32("AccountId")
+        if stack.frame.account != stack.ledger.system_contract():
+            raise DispatchFailure(BAD_ORIGIN, "import_latest_system_code: not the system contract")
+        if self.latest_system_code is None:
+            raise fail("NoChainExtension", "import_latest_system_code: no system code source")
+        code = self.latest_system_code()
+        if not code:
+            return _ok(b"\x00")
+        try:
+            code_hash = store_code(stack.ledger, stack.engine, payer, code, deterministic=True)
+        except CodeRejected as e:
+            raise DispatchFailure(e.error, f"import_latest_system_code: {e.reason}") from e
+        return _ok(b"\x01" + code_hash)
 
     def runtime_version(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         return _ok(encode_u32(RUNTIME_VERSION[0]) + encode_u32(RUNTIME_VERSION[1]))

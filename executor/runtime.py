@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
-from pinkpipe.chain.hashing import blake2_256
-from pinkpipe.executor import events
-from pinkpipe.executor.engine import Engine, check_code
+from pinkpipe.executor.code import store_code, store_sidevm_code
+from pinkpipe.executor.engine import Engine
 from pinkpipe.executor.errors import CodeRejected, DispatchFailure
 from pinkpipe.executor.events import EventRecord
 from pinkpipe.executor.extension import Extension
 from pinkpipe.executor.host import REVERT
-from pinkpipe.executor.ledger import ClusterParams, CodeInfo, Ledger
+from pinkpipe.executor.ledger import ClusterParams, Ledger
 from pinkpipe.executor.results import ContractResult, ExecReturnValue, coarse
 from pinkpipe.executor.schedule import (
     GAS_CLIP_QUERY,
@@ -34,7 +33,6 @@ from pinkpipe.executor.state import Key, State
 T = TypeVar("T")
 
 SYSTEM_CONSTRUCTOR = bytes.fromhex("ed4b9d1b")  # the system contract's `default`
-CODE_INFO_MAX_LEN = 63  # owner 32 + compact u128 17 + compact u64 9 + determinism 1 + len 4
 
 
 class Mode(IntEnum):
@@ -194,20 +192,15 @@ class PinkRuntime:
         return self._ecall(context, True, lambda: self._upload(owner, code, deterministic))
 
     def _upload(self, owner: bytes, code: bytes, deterministic: bool) -> bytes:
-        """`bare_upload_code`: validate, then hold the deposit and store unless already stored."""
-        check_code(code, deterministic)
-        code_hash = blake2_256(code)
-        self.engine.compile(code_hash, code, deterministic)
-        if self.ledger.code_info(code_hash) is not None:
-            return code_hash
-        params = self.ledger.params()
-        deposit = params.deposit_per_byte * (len(code) + CODE_INFO_MAX_LEN)
-        deposit += 2 * params.deposit_per_item
-        self.ledger.hold(owner, deposit)
-        self.ledger.set_code(code_hash, code)
-        self.ledger.set_code_info(code_hash, CodeInfo(owner, deposit, 0, deterministic, len(code)))
-        self.ledger.emit(events.code_stored(code_hash, deposit, owner))
-        return code_hash
+        return store_code(self.ledger, self.engine, owner, code, deterministic)
+
+    def upload_sidevm_code(self, owner: bytes, code: bytes, context: ExecContext) -> Outcome[bytes]:
+        """Raises a DispatchFailure (Token error) if the owner cannot pay the fee; unchanged."""
+        return self._ecall(context, True, lambda: store_sidevm_code(self.ledger, owner, code))
+
+    def get_sidevm_code(self, code_hash: bytes) -> bytes | None:
+        stored = self.state.get(("Pink", "SidevmCodes", code_hash))
+        return None if stored is None else stored[1]
 
     # --- contracts -------------------------------------------------------------------------
 

@@ -15,21 +15,26 @@ from hypothesis import strategies as st
 
 from pinkpipe.chain.hashing import blake2_128, blake2_256
 from pinkpipe.executor import keys
+from pinkpipe.executor.extension import Extension
 from pinkpipe.executor.host import HOST_FUNCTIONS
 from pinkpipe.executor.results import ContractResult
-from pinkpipe.executor.runtime import Mode, Outcome, PinkRuntime
+from pinkpipe.executor.runtime import ClusterSetup, Mode, Outcome, PinkRuntime
 from pinkpipe.executor.schedule import PAYLOAD_LEN
 from tests.executor.support import (
     ALICE,
     BOB,
+    ENOUGH,
     GET,
     NEW,
+    TREASURY,
     TX,
     args,
     call,
+    contract,
     instantiate,
     new_cluster,
     output,
+    shared_engine,
     upload,
 )
 
@@ -469,3 +474,42 @@ def test_pointers_are_unsigned() -> None:
         "(call $h (i32.const 0) (i32.const 0) (i32.const -1))", extra=hash_import
     )
     assert error_name(outcome) == "OutOfBounds"
+
+
+def test_import_latest_system_code_is_for_the_system_contract_only() -> None:
+    body = (
+        "(i32.store (i32.const 1000) (i32.const 64))"
+        "(i32.store (i32.const 1004) (call $ext (i32.const 20) (i32.const 0) (i32.const 32) (i32.const 2000) (i32.const 1000)))"
+        "(call $ret (i32.const 0) (i32.const 1000) (i32.const 1064))"
+    )
+    probe = probe_code(body, "ext", "ret", data=f'(data (i32.const 0) "{wat_bytes(ALICE)}")')
+    newer = contract("flipper")
+    runtime = PinkRuntime(
+        engine=shared_engine(), extension=Extension(latest_system_code=lambda: newer)
+    )
+    setup = ClusterSetup(bytes(32), ALICE, ENOUGH, 1, 1, 1, TREASURY, probe)
+    runtime.setup(setup, TX)
+    system = runtime.system_contract()
+    assert system is not None
+    outcome = call(runtime, system, b"")
+    answer = output(outcome)
+    assert answer[1000:1033] == b"\x01" + blake2_256(newer)  # Some(hash)
+    assert (4, 2) in [(e.pallet, e.variant) for e in outcome.events]  # CodeStored
+    other = runtime.contract_instantiate(
+        blake2_256(probe), b"", b"another", Mode.TRANSACTION, args(), TX
+    ).value.account
+    assert other is not None
+    assert error_name(call(runtime, other, b"")) == "BadOrigin"
+
+
+def test_sidevm_code_upload_pays_the_treasury() -> None:
+    runtime = new_cluster()
+    code = b"sidevm program"
+    outcome = runtime.upload_sidevm_code(ALICE, code, TX)
+    assert outcome.value == blake2_256(code)
+    fee = len(code) + 32 + 1
+    assert [(e.pallet, e.variant) for e in outcome.events] == [(0, 3), (2, 0), (2, 2)]
+    assert outcome.events[-1].fields == ALICE + TREASURY + fee.to_bytes(16, "little")
+    assert runtime.get_sidevm_code(blake2_256(code)) == code
+    exists = ext_call(19, blake2_256(code) + b"\x01")
+    assert exists[3:] == (0, b"\x00")  # another cluster: not there
