@@ -5,13 +5,15 @@ tuple of the arguments, decoded whole (trailing bytes are `DecodingFailed`); the
 `(status, SCALE output)`. The Query / Transaction split follows `mode.is_query()`, so
 Estimating answers as Transaction. Functions not implemented yet trap with a message naming
 them (they are listed in `NOT_IMPLEMENTED`, and Query-mode cache access, which needs the
-worker's local cache), never with a made-up answer.
+worker's local cache), never with a made-up answer. HTTP in queries goes through the
+injected `QueryBackend` with typed requests and responses; a backend error traps the call.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from pinkpipe.chain.scale import (
@@ -19,6 +21,7 @@ from pinkpipe.chain.scale import (
     Reader,
     encode_bool,
     encode_bytes,
+    encode_compact,
     encode_u32,
     encode_u64,
     encode_u128,
@@ -54,18 +57,93 @@ HTTP_UNAVAILABLE = (
     + b"\x00"
     + encode_bytes(b"HTTP request is not supported in transaction")
 )
-NOT_ALLOWED_STATUS = 7  # HttpRequestError::NotAllowed (6) + 1
 NOT_IMPLEMENTED = {24: "js_eval"}
 CACHE_OP = 5  # PinkEvent::CacheOp; CacheOp::Set 0, SetExpiration 1, Remove 2
+
+
+HTTP_ERRORS = [
+    "InvalidUrl",
+    "InvalidMethod",
+    "InvalidHeaderName",
+    "InvalidHeaderValue",
+    "FailedToCreateClient",
+    "Timeout",
+    "NotAllowed",
+    "TooManyRequests",
+    "NetworkError",
+    "ResponseTooLarge",
+    "TooManyHeaders",
+]
+HTTP_TIMEOUT_MS = 10_000
+MAX_HTTP_RESPONSE = 2 * 1024 * 1024
+MAX_BATCH = 5
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    url: str
+    method: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status_code: int
+    reason_phrase: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def encode(self) -> bytes:
+        return (
+            encode_uint(self.status_code, 2)
+            + encode_bytes(self.reason_phrase.encode())
+            + _encode_headers(self.headers)
+            + encode_bytes(self.body)
+        )
+
+
+class HttpRequestError(Exception):
+    """One of pink's `HttpRequestError` variants, by name (SCALE index = position)."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in HTTP_ERRORS:
+            raise ValueError(f"unknown HttpRequestError {kind!r}")
+        super().__init__(kind)
+        self.kind = kind
+        self.index = HTTP_ERRORS.index(kind)
 
 
 class QueryBackend(Protocol):
     """What only Query mode may touch: HTTP, wall clock, randomness, the worker key."""
 
-    def http_request(self, request: bytes) -> bytes: ...
+    def http_request(self, request: HttpRequest, timeout_ms: int) -> HttpResponse: ...
     def millis_since_epoch(self) -> int: ...
     def random_bytes(self, length: int) -> bytes: ...
     def worker_pubkey(self) -> bytes: ...
+
+
+def _encode_headers(headers: tuple[tuple[str, str], ...]) -> bytes:
+    return encode_compact(len(headers)) + b"".join(
+        encode_bytes(k.encode()) + encode_bytes(v.encode()) for k, v in headers
+    )
+
+
+def _string(r: Reader, what: str) -> str:
+    start = r.offset
+    raw = r.var_bytes(what)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise r.fail(what, "not UTF-8", start) from None
+
+
+def read_http_request(r: Reader) -> HttpRequest:
+    url, method = _string(r, "url"), _string(r, "method")
+    headers = tuple(
+        r.vec(lambda x: (_string(x, "header name"), _string(x, "header value")), "headers", 2)
+    )
+    return HttpRequest(url, method, headers, r.var_bytes("body"))
 
 
 Handler = Callable[["Stack", Reader], tuple[int, bytes]]
@@ -150,18 +228,35 @@ class Extension:
             )
         return self.backend
 
+    def _fetch(self, stack: Stack, request: HttpRequest, timeout_ms: int) -> HttpResponse:
+        response = self._query_backend(stack, "http_request").http_request(request, timeout_ms)
+        if len(response.body) > MAX_HTTP_RESPONSE:
+            raise HttpRequestError("ResponseTooLarge")
+        return response
+
     def http_request(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
-        request = r.data[r.offset :]
-        r.offset = len(r.data)
+        request = read_http_request(r)
         if not stack.context.is_query:
             return _ok(HTTP_UNAVAILABLE)
-        return _ok(self._query_backend(stack, "http_request").http_request(request))
+        try:
+            return _ok(self._fetch(stack, request, HTTP_TIMEOUT_MS).encode())
+        except HttpRequestError as e:
+            raise DispatchFailure(OTHER, f"http_request {request.url}: {e.kind}") from e
 
     def batch_http_request(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
-        r.offset = len(r.data)
+        requests = r.vec(read_http_request, "requests", 4)
+        timeout_ms = r.u64()
         if not stack.context.is_query:
-            return NOT_ALLOWED_STATUS, b""
-        raise fail("NoChainExtension", "batch_http_request in query mode is not implemented")
+            return HTTP_ERRORS.index("NotAllowed") + 1, b""
+        if len(requests) > MAX_BATCH:
+            return HTTP_ERRORS.index("TooManyRequests") + 1, b""
+        results = []
+        for request in requests:
+            try:
+                results.append(b"\x00" + self._fetch(stack, request, timeout_ms).encode())
+            except HttpRequestError as e:
+                results.append(b"\x01" + bytes([e.index]))
+        return _ok(encode_compact(len(results)) + b"".join(results))
 
     def sign(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         sig_type, key, message = _sig_type(r), r.var_bytes("key"), r.var_bytes("message")

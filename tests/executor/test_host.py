@@ -14,8 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pinkpipe.chain.hashing import blake2_128, blake2_256
+from pinkpipe.chain.scale import encode_bytes
 from pinkpipe.executor import keys
-from pinkpipe.executor.extension import Extension
+from pinkpipe.executor.extension import (
+    Extension,
+    HttpRequest,
+    HttpRequestError,
+    HttpResponse,
+    QueryBackend,
+)
 from pinkpipe.executor.host import HOST_FUNCTIONS
 from pinkpipe.executor.results import ContractResult
 from pinkpipe.executor.runtime import ClusterSetup, Mode, Outcome, PinkRuntime
@@ -312,9 +319,7 @@ def test_chain_extension_basics() -> None:
     assert ext(12) == (0, b"\x01")  # is_in_transaction
     assert ext(12, Mode.QUERY) == (0, b"\x00")
     assert ext(21) == (0, (1).to_bytes(4, "little") + (2).to_bytes(4, "little"))
-    status, response = ext(1, data='(data (i32.const 0) "x")', in_len=1)
-    assert status == 0 and response.startswith((523).to_bytes(2, "little"))
-    assert ext(22, data='(data (i32.const 0) "x")', in_len=1) == (7, b"")
+    assert ext(1, data='(data (i32.const 0) "x")', in_len=1) == "DecodingFailed"
     assert ext(11, data='(data (i32.const 0) "\\20")', in_len=1) == (0, b"\x00")  # no randomness
     assert ext(18) == (0, bytes(8))
     assert ext(12, data='(data (i32.const 0) "\\00")', in_len=1) == "DecodingFailed"
@@ -324,7 +329,11 @@ def test_chain_extension_basics() -> None:
 
 
 def ext_call(
-    func_id: int, data: bytes, mode: Mode = Mode.TRANSACTION, key: bytes | None = None
+    func_id: int,
+    data: bytes,
+    mode: Mode = Mode.TRANSACTION,
+    key: bytes | None = None,
+    backend: QueryBackend | None = None,
 ) -> tuple[PinkRuntime, bytes, Outcome[ContractResult], int, bytes]:
     """Call extension `func_id` with SCALE input `data` from a probe; (..., status, output)."""
     body = (
@@ -333,6 +342,7 @@ def ext_call(
         "(call $ret (i32.const 0) (i32.const 1000) (i32.const 1512))"
     )
     runtime = new_cluster()
+    runtime.extension = Extension(backend=backend)
     if key is not None:
         runtime.set_key(key, TX)
     code = probe_code(body, "ext", "ret", data=f'(data (i32.const 0) "{wat_bytes(data)}")')
@@ -513,3 +523,84 @@ def test_sidevm_code_upload_pays_the_treasury() -> None:
     assert runtime.get_sidevm_code(blake2_256(code)) == code
     exists = ext_call(19, blake2_256(code) + b"\x01")
     assert exists[3:] == (0, b"\x00")  # another cluster: not there
+
+
+class RecordingBackend:
+    """The query-side services as Phala's test harness mocks them (PINK.md 8.1)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[HttpRequest, int]] = []
+
+    def http_request(self, request: HttpRequest, timeout_ms: int) -> HttpResponse:
+        self.requests.append((request, timeout_ms))
+        if request.url.endswith("/timeout"):
+            raise HttpRequestError("Timeout")
+        if request.url.endswith("/large"):
+            return HttpResponse(200, "OK", (), bytes(8 * 1024 * 1024))
+        return HttpResponse(200, "OK", (("x", "y"),), request.url.encode())
+
+    def millis_since_epoch(self) -> int:
+        return 1_700_000_000_000
+
+    def random_bytes(self, length: int) -> bytes:
+        return bytes(range(length))
+
+    def worker_pubkey(self) -> bytes:
+        return bytes([1] * 32)
+
+
+def http_get(url: str) -> bytes:
+    return (
+        encode_bytes(url.encode())
+        + encode_bytes(b"GET")
+        + b"\x04"
+        + encode_bytes(b"h")
+        + encode_bytes(b"v")
+        + b"\x00"
+    )
+
+
+def test_http_in_transactions_and_queries() -> None:
+    request = http_get("https://example.com/a")
+    _, _, _, status, response = ext_call(1, request)
+    assert status == 0 and response.startswith((523).to_bytes(2, "little") + b"\x3cAPI Unavailable")
+    backend = RecordingBackend()
+    _, _, _, status, response = ext_call(1, request, Mode.QUERY, backend=backend)
+    expected = HttpResponse(200, "OK", (("x", "y"),), b"https://example.com/a").encode()
+    assert (status, response) == (0, expected)
+    assert backend.requests == [
+        (HttpRequest("https://example.com/a", "GET", (("h", "v"),), b""), 10_000)
+    ]
+    assert ext_call(1, http_get("https://x/timeout"), Mode.QUERY, backend=backend)[4] == b"Other"
+    assert ext_call(1, http_get("https://x/large"), Mode.QUERY, backend=backend)[4] == b"Other"
+    assert (
+        ext_call(1, request, Mode.QUERY)[4] == b"Pink::UnknownChainExtensionFunction"
+    )  # no backend
+
+
+def test_batch_http_requests() -> None:
+    two = (
+        b"\x08"
+        + http_get("https://a/1")
+        + http_get("https://a/timeout")
+        + (5000).to_bytes(8, "little")
+    )
+    assert ext_call(22, two)[3:] == (7, b"")  # NotAllowed outside queries
+    backend = RecordingBackend()
+    _, _, _, status, answer = ext_call(22, two, Mode.QUERY, backend=backend)
+    ok = b"\x00" + HttpResponse(200, "OK", (("x", "y"),), b"https://a/1").encode()
+    assert (status, answer) == (0, b"\x08" + ok + b"\x01\x05")  # [Ok(..), Err(Timeout)]
+    assert [timeout for _, timeout in backend.requests] == [5000, 5000]
+    six = b"\x18" + http_get("https://a/1") * 6 + (5000).to_bytes(8, "little")
+    assert ext_call(22, six, Mode.QUERY, backend=backend)[3:] == (8, b"")  # TooManyRequests
+
+
+def test_query_only_services() -> None:
+    backend = RecordingBackend()
+    assert ext_call(11, b"\x04", Mode.QUERY, backend=backend)[3:] == (0, b"\x10" + bytes(range(4)))
+    assert ext_call(17, b"", Mode.QUERY, backend=backend)[3:] == (0, bytes([1] * 32))
+    assert ext_call(17, b"")[3:] == (0, bytes(32))
+    assert ext_call(18, b"", Mode.QUERY, backend=backend)[3:] == (
+        0,
+        (1_700_000_000_000).to_bytes(8, "little"),
+    )
