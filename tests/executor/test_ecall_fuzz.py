@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,6 +46,7 @@ accounts = st.sampled_from([ALICE, BOB, bytes(32), bytes([9] * 32)])
 limits = st.sampled_from([0, 1, 10**6, 10**9, 10**10, 2**64 - 1])
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(["flipper", "token", "nobody"]),

@@ -451,6 +451,7 @@ def fuzz_cluster() -> tuple[PinkRuntime, dict[tuple[str, str], bytes]]:
     return _FUZZ["runtime"], _FUZZ["probes"]  # type: ignore[return-value]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FUZZ_NAMES), st.lists(interesting, min_size=14, max_size=14))
 def test_host_functions_with_arbitrary_arguments(key: tuple[str, str], values: list[int]) -> None:
