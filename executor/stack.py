@@ -478,12 +478,17 @@ class Stack:
             raise fail("StorageDepositNotEnoughFunds", f"limit {limit}, {available} available")
         self.root_deposit = StorageMeter(limit)
         self.engine.active = self
+        self.ledger.state.snapshot()  # a late failure (limit, settlement) undoes the frames too
         try:
             outcome = run()
+            self.root_deposit.enforce_limit()
+            self._settle_deposits()
+        except BaseException:
+            self.ledger.state.rollback()
+            raise
         finally:
             self.engine.active = None
-        self.root_deposit.enforce_limit()
-        self._settle_deposits()
+        self.ledger.state.commit()
         return outcome
 
     def _settle_deposits(self) -> None:

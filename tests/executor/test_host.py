@@ -605,3 +605,58 @@ def test_query_only_services() -> None:
         0,
         (1_700_000_000_000).to_bytes(8, "little"),
     )
+
+
+def storage_probe() -> bytes:
+    """call(input = op byte): 1 writes two 10-byte items, 2 clears one, 3 grows the other."""
+    clear = '(import "seal1" "clear_storage" (func $clear (param i32 i32) (result i32)))'
+    body = (
+        "(i32.store (i32.const 0) (i32.const 8)) (call $input (i32.const 100) (i32.const 0))"
+        "(if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 1)) (then"
+        " (drop (call $set (i32.const 200) (i32.const 1) (i32.const 300) (i32.const 10)))"
+        " (drop (call $set (i32.const 201) (i32.const 1) (i32.const 300) (i32.const 10)))))"
+        "(if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 2)) (then"
+        " (drop (call $clear (i32.const 200) (i32.const 1)))))"
+        "(if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 3)) (then"
+        " (drop (call $set (i32.const 201) (i32.const 1) (i32.const 300) (i32.const 30)))))"
+    )
+    return probe_code(body, "input", "set", extra=clear, data='(data (i32.const 200) "ab")')
+
+
+def deposit_events(outcome: Outcome[ContractResult]) -> list[tuple[int, int]]:
+    return [
+        (e.variant, int.from_bytes(e.fields[64:80], "little"))
+        for e in outcome.events
+        if (e.pallet, e.variant) in ((4, 8), (4, 9))
+    ]
+
+
+def test_storage_deposits_charge_and_refund_pro_rata() -> None:
+    runtime = new_cluster(per_item=3, per_byte=2)
+    address = deploy(runtime, storage_probe())
+    alice = runtime.free_balance(ALICE)
+    written = call(runtime, address, b"\x01")
+    assert written.value.storage_deposit == 2 * 3 + 20 * 2  # two items, 20 bytes
+    assert deposit_events(written) == [(8, 46)]
+    cleared = call(runtime, address, b"\x02")
+    # one of two items (3 of 6) and 10 of 20 bytes (20 of 40) come back
+    assert cleared.value.storage_deposit == -23
+    assert deposit_events(cleared) == [(9, 23)]
+    grown = call(runtime, address, b"\x03")
+    assert grown.value.storage_deposit == 40 and deposit_events(grown) == [(8, 40)]
+    assert runtime.free_balance(ALICE) == alice - 46 + 23 - 40
+    info = runtime.ledger.contract(address)
+    assert info is not None and (info.storage_items, info.storage_bytes) == (1, 30)
+    assert (info.storage_item_deposit, info.storage_byte_deposit) == (3, 60)
+
+
+def test_storage_deposit_limit() -> None:
+    runtime = new_cluster()
+    address = deploy(runtime, storage_probe())
+    before = dict(runtime.state._data)
+    limited = call(runtime, address, b"\x01", tx=args(storage_deposit_limit=21))
+    assert error_name(limited) == "StorageDepositLimitExhausted"
+    assert runtime.state._data == before
+    assert call(runtime, address, b"\x01", tx=args(storage_deposit_limit=22)).value.ok
+    broke = call(runtime, address, b"\x01", tx=args(BOB, storage_deposit_limit=1))
+    assert error_name(broke) == "StorageDepositNotEnoughFunds"
