@@ -660,3 +660,26 @@ def test_storage_deposit_limit() -> None:
     assert call(runtime, address, b"\x01", tx=args(storage_deposit_limit=22)).value.ok
     broke = call(runtime, address, b"\x01", tx=args(BOB, storage_deposit_limit=1))
     assert error_name(broke) == "StorageDepositNotEnoughFunds"
+
+
+def test_unbounded_wasm_recursion_traps() -> None:
+    code = bytes(
+        wasmtime.wat2wasm(
+            '(module (import "env" "memory" (memory 1 16)) (func (export "deploy"))'
+            '(func $deep (call $deep)) (func (export "call") (call $deep)))'
+        )
+    )
+    runtime = new_cluster()
+    address = deploy(runtime, code)
+    before = dict(runtime.state._data)
+    outcome = call(runtime, address, b"")
+    assert error_name(outcome) in ("ContractTrapped", "OutOfGas")
+    assert runtime.state._data == before
+
+
+def test_huge_inputs_are_a_clean_error() -> None:
+    runtime = new_cluster()
+    flipper = instantiate(runtime, "flipper", NEW + b"\x01")
+    outcome = call(runtime, flipper, GET + bytes(4 * 1024 * 1024))
+    assert error_name(outcome) == "OutputBufferTooSmall"  # flipper reads into 1 KiB
+    assert output(call(runtime, flipper, GET)) == b"\x00\x01"
