@@ -150,3 +150,40 @@ EVENT_NAMES = {
 
 def event_name(record: EventRecord) -> str:
     return EVENT_NAMES.get((record.pallet, record.variant), f"{record.pallet}/{record.variant}")
+
+
+# PinkEvents a query may leave behind (PINK.md 4.2): DeploySidevmTo, SidevmMessage, CacheOp,
+# StopSidevm, ForceStopSidevm, SidevmOperation.
+QUERY_PINK_EVENTS = frozenset({3, 4, 5, 6, 7, 11})
+
+
+@dataclass(frozen=True)
+class SideEffects:
+    """`ExecSideEffects::V1`: what pRuntime applies after an ecall (PINK.md 5.3, 7.5, 7.6).
+
+    `pink_events` are (contract, SCALE PinkEvent) from `ContractEmitted` with exactly the pink
+    topic; `ink_events` every other `ContractEmitted` as (contract, topics, data);
+    `instantiated` the (deployer, contract) of each `Instantiated`, nested ones included."""
+
+    pink_events: tuple[tuple[bytes, bytes], ...] = ()
+    ink_events: tuple[tuple[bytes, tuple[bytes, ...], bytes], ...] = ()
+    instantiated: tuple[tuple[bytes, bytes], ...] = ()
+
+    @classmethod
+    def of(cls, deposited: tuple[EventRecord, ...], query: bool) -> SideEffects:
+        pink: list[tuple[bytes, bytes]] = []
+        ink: list[tuple[bytes, tuple[bytes, ...], bytes]] = []
+        instantiated: list[tuple[bytes, bytes]] = []
+        for record in deposited:
+            kind = (record.pallet, record.variant)
+            if kind == (CONTRACTS, 0):
+                instantiated.append((record.fields[:32], record.fields[32:64]))
+            elif kind == (CONTRACTS, 3):
+                contract = record.fields[:32]
+                data = Reader(record.fields, 32).var_bytes("ContractEmitted.data")
+                if record.topics == (PINK_EVENT_TOPIC,):
+                    if not query or (data and data[0] in QUERY_PINK_EVENTS):
+                        pink.append((contract, data))
+                else:
+                    ink.append((contract, record.topics, data))
+        return cls(tuple(pink), tuple(ink), tuple(instantiated))

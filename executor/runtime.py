@@ -3,8 +3,8 @@
 Every mutating ecall runs in one state snapshot, as `execute_mut` does: events are reset first,
 the ecall runs, and the snapshot is committed (Transaction) or discarded (Query, Estimating). It
 returns an `Outcome`: the ecall's value, the events it deposited with private pink events
-filtered out (what an event block would carry, PINK.md 6.2; Transaction only), and the state
-changes it committed (for the replay to persist).
+filtered out (what an event block would carry, PINK.md 6.2; Transaction only), the state
+changes it committed (for the replay to persist) and its side effects (`ExecSideEffects`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from pinkpipe.executor.code import store_code, store_sidevm_code
 from pinkpipe.executor.engine import Engine
 from pinkpipe.executor.errors import CodeRejected, DispatchFailure
-from pinkpipe.executor.events import EventRecord
+from pinkpipe.executor.events import EventRecord, SideEffects
 from pinkpipe.executor.extension import Extension
 from pinkpipe.executor.host import REVERT
 from pinkpipe.executor.ledger import ClusterParams, Ledger
@@ -72,6 +72,7 @@ class Outcome(Generic[T]):
     value: T
     events: tuple[EventRecord, ...] = ()
     changes: list[tuple[Key, Any]] = field(default_factory=list)
+    side_effects: SideEffects = field(default_factory=SideEffects)
 
 
 class SetupError(Exception):
@@ -111,7 +112,8 @@ class PinkRuntime:
             self.state.rollback()
         kept = tuple(e for e in deposited if not e.is_private)
         emitted = kept if context.mode == Mode.TRANSACTION else ()
-        return Outcome(value, emitted, changes if commit else [])
+        effects = SideEffects.of(deposited, query=context.mode != Mode.TRANSACTION)
+        return Outcome(value, emitted, changes if commit else [], effects)
 
     # --- read-only ecalls ------------------------------------------------------------------
 

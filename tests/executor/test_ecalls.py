@@ -27,6 +27,7 @@ from tests.executor.support import (
     new_cluster,
     output,
     shared_engine,
+    upload,
 )
 
 
@@ -150,3 +151,16 @@ def test_result_encoding_follows_contract_result() -> None:
     assert encoded.endswith(b"\x00" + bytes(4) + b"\x00" + BOB + b"\x00")
     failed = ContractResult(Weight(0, 0), Weight(0, 0), 0, b"", None, contracts_error("OutOfGas"))
     assert failed.encode().endswith(bytes.fromhex("01" "0304" "02000000" "00"))  # fmt: skip
+
+
+def test_side_effects_list_instantiations_and_events() -> None:
+    runtime = new_cluster()
+    code_hash = upload(runtime, "erc20")
+    created = runtime.contract_instantiate(
+        code_hash, NEW + (5).to_bytes(16, "little"), b"", Mode.TRANSACTION, args(), TX
+    )
+    token = created.value.account
+    effects = created.side_effects
+    assert effects.instantiated == ((ALICE, token),)
+    assert len(effects.ink_events) == 1 and effects.ink_events[0][0] == token
+    assert effects.pink_events == ()

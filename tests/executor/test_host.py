@@ -385,6 +385,7 @@ def test_chain_extension_key_derivation_and_cache() -> None:
     _, address, outcome, status, answer = ext_call(6, b"\x04k\x04v")  # cache_set(k, v)
     assert (status, answer) == (0, b"")
     assert [(e.pallet, e.variant) for e in outcome.events] == [(4, 6)]  # CacheOp is private
+    assert outcome.side_effects.pink_events == ((address, b"\x05\x00\x04k\x04v"),)
     assert ext_call(6, b"\x04k\x04v", Mode.QUERY)[4] == b"Contracts::NoChainExtension"
 
 
