@@ -19,7 +19,13 @@ import wasmtime
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.executor import events
 from pinkpipe.executor.deposit import Charge, Diff, StorageMeter, base_deposit
-from pinkpipe.executor.errors import DispatchFailure, contracts_error, fail, pink_error
+from pinkpipe.executor.errors import (
+    DispatchError,
+    DispatchFailure,
+    contracts_error,
+    fail,
+    pink_error,
+)
 from pinkpipe.executor.gas import GasMeter
 from pinkpipe.executor.host import (
     CALLEE_TRAPPED,
@@ -43,6 +49,8 @@ if TYPE_CHECKING:
     from pinkpipe.executor.engine import CheckedCode, Engine
     from pinkpipe.executor.extension import Extension
 
+OUTPUT_BUFFER_TOO_SMALL = contracts_error("OutputBufferTooSmall")
+EXTENSION_BUFFER_OVERFLOW = pink_error("ContractIoBufferOverflow")
 _MAPPED_ERRORS = {
     contracts_error("TransferFailed"): TRANSFER_FAILED,
     contracts_error("CodeNotFound"): CODE_NOT_FOUND,
@@ -73,7 +81,6 @@ class Frame:
     gas: GasMeter
     deposit: StorageMeter
     input: bytes | None
-    delegate: bool = False
     allows_reentry: bool = True
     memory: wasmtime.Memory | None = field(default=None, repr=False)
     memory_base: int = 0  # address and size of `memory`, taken when a host call starts
@@ -168,13 +175,14 @@ class Stack:
         data: bytes,
         allow_skip: bool = False,
         per_byte: Weight | None = None,
+        too_small: DispatchError = OUTPUT_BUFFER_TOO_SMALL,
     ) -> None:
         """`write_sandbox_output`: check the buffer length at out_len_ptr, write both."""
         if allow_skip and out_ptr == SENTINEL:
             return
         capacity = int.from_bytes(self.read(out_len_ptr, 4), "little")
         if capacity < len(data):
-            raise fail("OutputBufferTooSmall", f"{len(data)} bytes for a {capacity}-byte buffer")
+            raise DispatchFailure(too_small, f"{len(data)} bytes for a {capacity}-byte buffer")
         if per_byte is not None:
             self.charge(Weight(per_byte.ref_time * len(data), 0), "output copy")
         self.write(out_ptr, data)
@@ -209,19 +217,10 @@ class Stack:
             self.debug += message
 
     def chain_extension(self, func_id: int, data: bytes, out_ptr: int, out_len_ptr: int) -> int:
+        """Pink's extension writes without gas and overflows as its own error (PINK.md 4.1)."""
         status, output = self.extension.dispatch(self, func_id, data)
-        self.write_ext_output(out_ptr, out_len_ptr, output)
+        self.write_output(out_ptr, out_len_ptr, output, too_small=EXTENSION_BUFFER_OVERFLOW)
         return status
-
-    def write_ext_output(self, out_ptr: int, out_len_ptr: int, output: bytes) -> None:
-        capacity = int.from_bytes(self.read(out_len_ptr, 4), "little")
-        if capacity < len(output):
-            raise DispatchFailure(
-                pink_error("ContractIoBufferOverflow"),
-                f"{len(output)} bytes for a {capacity}-byte buffer",
-            )
-        self.write(out_ptr, output)
-        self.write(out_len_ptr, len(output).to_bytes(4, "little"))
 
     # --- frames -----------------------------------------------------------------------------
 
@@ -368,7 +367,7 @@ class Stack:
             gas, deposit = self._new_meters(0, 0)
             frame = Frame(
                 current.account, current.caller, current.value, code_hash, current.trie_id,
-                gas, deposit, data, delegate=True,
+                gas, deposit, data,
             )  # fmt: skip
 
             def body() -> ReturnSignal:

@@ -684,3 +684,16 @@ def test_huge_inputs_are_a_clean_error() -> None:
     outcome = call(runtime, flipper, GET + bytes(4 * 1024 * 1024))
     assert error_name(outcome) == "OutputBufferTooSmall"  # flipper reads into 1 KiB
     assert output(call(runtime, flipper, GET)) == b"\x00\x01"
+
+
+def test_extension_output_overflow_is_pinks_own_error() -> None:
+    body = (
+        "(i32.store (i32.const 1000) (i32.const 7))"  # runtime_version needs 8 bytes
+        "(drop (call $ext (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 2000) (i32.const 1000)))"
+    )
+    runtime = new_cluster()
+    address = deploy(runtime, probe_code(body, "ext"))
+    outcome = call(runtime, address, b"")
+    assert outcome.value.error is not None
+    assert str(outcome.value.error) == "Pink::ContractIoBufferOverflow"
+    assert outcome.value.error.encode() == bytes([3, 5, 2, 0, 0, 0])
