@@ -9,7 +9,8 @@ changes it committed (for the replay to persist) and its side effects (`ExecSide
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
@@ -210,55 +211,48 @@ class PinkRuntime:
         self, code_hash: bytes, data: bytes, salt: bytes, mode: Mode, args: TxArgs,
         context: ExecContext,
     ) -> Outcome[ContractResult]:  # fmt: skip
-        commit = mode == Mode.TRANSACTION
         args = _sanitize(args, mode)
-        return self._ecall(
-            context, commit, lambda: self._paid(args, mode, context, lambda: self._instantiate(
-                code_hash, data, salt, context, args))
-        )  # fmt: skip
+
+        def run() -> ContractResult:
+            return self._instantiate(code_hash, data, salt, context, args)
+
+        return self._ecall(context, mode == Mode.TRANSACTION, lambda: self._paid(args, mode, run))
 
     def contract_call(
         self, contract: bytes, data: bytes, mode: Mode, args: TxArgs, context: ExecContext
     ) -> Outcome[ContractResult]:
-        commit = mode == Mode.TRANSACTION
         args = _sanitize(args, mode)
-        return self._ecall(
-            context,
-            commit,
-            lambda: self._paid(
-                args, mode, context, lambda: self._call(contract, data, context, args)
-            ),
-        )
 
-    def _paid(self, args: TxArgs, mode: Mode, context: ExecContext, run: Any) -> ContractResult:
+        def run() -> ContractResult:
+            return self._call(contract, data, context, args)
+
+        return self._ecall(context, mode == Mode.TRANSACTION, lambda: self._paid(args, mode, run))
+
+    def _paid(self, args: TxArgs, mode: Mode, run: Callable[[], ContractResult]) -> ContractResult:
         """Deposit, upfront gas payment, the run, the refund, then query rounding (5.2)."""
         if args.deposit:
             self.ledger.mint(args.origin, args.deposit)
-        price = self.ledger.params().gas_price
-        treasury = self.ledger.params().treasury
+        params = self.ledger.params()
         if not args.gas_free:
             try:
-                self.ledger.transfer(args.origin, treasury, args.gas_limit * price, keep_alive=True)
+                upfront = args.gas_limit * params.gas_price
+                self.ledger.transfer(args.origin, params.treasury, upfront, keep_alive=True)
             except DispatchFailure as e:
                 return ContractResult(Weight(0, 0), Weight(0, 0), 0, b"", None, e.error)
-        result: ContractResult = run()
+        result = run()
         if not args.gas_free:
-            refund = (args.gas_limit - result.gas_consumed.ref_time) * price
-            self.ledger.transfer(treasury, args.origin, refund, keep_alive=False)
+            refund = (args.gas_limit - result.gas_consumed.ref_time) * params.gas_price
+            self.ledger.transfer(params.treasury, args.origin, refund, keep_alive=False)
         if mode == Mode.TRANSACTION:
             return result
-        min_bits = max((256 * self.ledger.params().deposit_per_byte - 1).bit_length(), 0)
+        min_bits = (256 * params.deposit_per_byte - 1).bit_length()
         deposit = result.storage_deposit
         rounded = coarse(abs(deposit), min_bits) if deposit else 0
-        return ContractResult(
-            Weight(coarse(result.gas_consumed.ref_time), 0),
-            Weight(coarse(result.gas_required.ref_time), 0),
-            rounded if deposit >= 0 else -rounded,
-            result.debug_message,
-            result.output,
-            result.error,
-            result.account,
-            result.instantiate,
+        return replace(
+            result,
+            gas_consumed=Weight(coarse(result.gas_consumed.ref_time), 0),
+            gas_required=Weight(coarse(result.gas_required.ref_time), 0),
+            storage_deposit=rounded if deposit >= 0 else -rounded,
         )
 
     def _stack(self, origin: bytes, context: ExecContext) -> Stack:
