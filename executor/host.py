@@ -22,6 +22,7 @@ from Crypto.Hash import keccak
 from pinkpipe.chain.hashing import blake2_128, blake2_256
 from pinkpipe.chain.scale import CodecError, Reader, decode_all, encode_u32, encode_u64, encode_u128
 from pinkpipe.executor.errors import DispatchFailure, fail
+from pinkpipe.executor.results import REVERT
 from pinkpipe.executor.schedule import (
     EVENT_TOPICS,
     MAX_DEBUG_BUFFER,
@@ -42,7 +43,6 @@ CALL_RUNTIME_FAILED, ECDSA_RECOVERY_FAILED = 10, 11
 
 FORWARD_INPUT, CLONE_INPUT, TAIL_CALL, ALLOW_REENTRY = 1, 2, 4, 8
 ALL_CALL_FLAGS = FORWARD_INPUT | CLONE_INPUT | TAIL_CALL | ALLOW_REENTRY
-REVERT = 1
 COPY_OUT = host_weight("input_per_byte")  # RuntimeCosts::CopyToContract per byte
 
 

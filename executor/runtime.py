@@ -19,9 +19,8 @@ from pinkpipe.executor.engine import Engine
 from pinkpipe.executor.errors import CodeRejected, DispatchFailure
 from pinkpipe.executor.events import EventRecord, SideEffects
 from pinkpipe.executor.extension import Extension
-from pinkpipe.executor.host import REVERT
 from pinkpipe.executor.ledger import ClusterParams, Ledger
-from pinkpipe.executor.results import ContractResult, ExecReturnValue, coarse
+from pinkpipe.executor.results import REVERT, ContractResult, ExecReturnValue, coarse
 from pinkpipe.executor.schedule import (
     GAS_CLIP_QUERY,
     GAS_CLIP_TRANSACTION,

@@ -31,12 +31,12 @@ from pinkpipe.executor.host import (
     CALLEE_TRAPPED,
     CODE_NOT_FOUND,
     NOT_CALLABLE,
-    REVERT,
     TRANSFER_FAILED,
     ReturnSignal,
     TerminateSignal,
 )
 from pinkpipe.executor.ledger import EXISTENTIAL_DEPOSIT, ContractInfo, Ledger
+from pinkpipe.executor.results import REVERT
 from pinkpipe.executor.schedule import (
     CALL_STACK_FRAMES,
     CODE_LOAD_PER_BYTE,
