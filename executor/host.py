@@ -21,6 +21,7 @@ from Crypto.Hash import keccak
 
 from pinkpipe.chain.hashing import blake2_128, blake2_256
 from pinkpipe.chain.scale import CodecError, Reader, decode_all, encode_u32, encode_u64, encode_u128
+from pinkpipe.executor import keys
 from pinkpipe.executor.errors import DispatchFailure, fail
 from pinkpipe.executor.results import REVERT
 from pinkpipe.executor.schedule import (
@@ -400,19 +401,11 @@ def hash_blake2_128(s: Stack, in_ptr: int, in_len: int, out_ptr: int) -> None:
 
 @host("seal0", "ecdsa_recover", "iii:i")
 def ecdsa_recover(s: Stack, signature_ptr: int, message_hash_ptr: int, output_ptr: int) -> int:
-    """sp_io `secp256k1_ecdsa_recover_compressed`: v may be 0-3 or 27-30."""
     s.charge(host_weight("ecdsa_recover"), "ecdsa_recover")
-    signature = bytearray(s.read(signature_ptr, 65))
-    message_hash = s.read(message_hash_ptr, 32)
-    if signature[64] >= 27:
-        signature[64] -= 27
-    try:
-        key = coincurve.PublicKey.from_signature_and_message(
-            bytes(signature), message_hash, hasher=None
-        )
-    except Exception:  # coincurve raises plain Exception for unrecoverable signatures
+    public = keys.ecdsa_recover(s.read(signature_ptr, 65), s.read(message_hash_ptr, 32))
+    if public is None:
         return ECDSA_RECOVERY_FAILED
-    s.write(output_ptr, key.format(compressed=True))
+    s.write(output_ptr, public)
     return SUCCESS
 
 

@@ -92,19 +92,24 @@ def ecdsa_sign_prehashed(key: bytes, message_hash: bytes) -> bytes:
     return _ecdsa_key(key).sign_recoverable(message_hash, hasher=None)
 
 
-def ecdsa_verify_prehashed(signature: bytes, message_hash: bytes, public: bytes) -> bool:
-    if len(signature) != 65 or len(public) != 33:
-        raise BadKey("an ECDSA signature is 65 bytes and a public key 33")
+def ecdsa_recover(signature: bytes, message_hash: bytes) -> bytes | None:
+    """sp_io `secp256k1_ecdsa_recover_compressed`: the 33-byte key, or None; v is 0-3 or 27-30."""
     recovery = bytearray(signature)
     if recovery[64] >= 27:
         recovery[64] -= 27
     try:
-        recovered = coincurve.PublicKey.from_signature_and_message(
+        key = coincurve.PublicKey.from_signature_and_message(
             bytes(recovery), message_hash, hasher=None
         )
     except Exception:  # coincurve raises plain Exception for unrecoverable signatures
-        return False
-    return recovered.format(compressed=True) == public
+        return None
+    return key.format(compressed=True)
+
+
+def ecdsa_verify_prehashed(signature: bytes, message_hash: bytes, public: bytes) -> bool:
+    if len(signature) != 65 or len(public) != 33:
+        raise BadKey("an ECDSA signature is 65 bytes and a public key 33")
+    return ecdsa_recover(signature, message_hash) == public
 
 
 def sign(sig_type: int, key: bytes, message: bytes) -> bytes:
