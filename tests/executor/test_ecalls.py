@@ -1,12 +1,17 @@
 """Ecalls: setup's exact sequence, deposits, gas payment and refunds, modes, result encoding."""
 
+# ruff: noqa: E501 (inline WAT)
+
 from __future__ import annotations
 
+import struct
+
 import pytest
+import wasmtime
 
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.scale import Reader
-from pinkpipe.executor.errors import contracts_error
+from pinkpipe.executor.errors import CodeRejected, contracts_error
 from pinkpipe.executor.results import ContractResult, ExecReturnValue, coarse
 from pinkpipe.executor.runtime import ClusterSetup, Mode, PinkRuntime, SetupError
 from pinkpipe.executor.schedule import GAS_CLIP_TRANSACTION, Weight
@@ -164,3 +169,58 @@ def test_side_effects_list_instantiations_and_events() -> None:
     assert effects.instantiated == ((ALICE, token),)
     assert len(effects.ink_events) == 1 and effects.ink_events[0][0] == token
     assert effects.pink_events == ()
+
+
+def scripted_run() -> list[bytes]:
+    """A fixed sequence of ecalls; the encoded events and results of each."""
+    runtime = PinkRuntime(engine=shared_engine())
+    system = contract("system")
+    trail = [b"".join(e.encode() for e in runtime.setup(
+        ClusterSetup(bytes(32), ALICE, ENOUGH, 1, 1, 1, TREASURY, system), TX).events)]  # fmt: skip
+    token = instantiate(runtime, "erc20", NEW + (100).to_bytes(16, "little"))
+    for amount in (1, 2, 500):
+        data = bytes.fromhex("84a15da1") + BOB + amount.to_bytes(16, "little")
+        outcome = call(runtime, token, data, tx=args(gas_free=False))
+        trail.append(outcome.value.encode() + b"".join(e.encode() for e in outcome.events))
+    return trail
+
+
+def test_two_runs_are_byte_identical() -> None:
+    assert scripted_run() == scripted_run()
+
+
+def test_indeterministic_code_runs_in_queries_only() -> None:
+    runtime = new_cluster()
+    floats = bytes(
+        wasmtime.wat2wasm(
+            '(module (import "seal0" "seal_return" (func $ret (param i32 i32 i32)))'
+            '(import "env" "memory" (memory 1 16)) (func (export "deploy"))'
+            '(func (export "call") (f32.store (i32.const 0) (f32.add (f32.const 1) (f32.const 2)))'
+            "(call $ret (i32.const 0) (i32.const 0) (i32.const 4))))"
+        )
+    )
+    with pytest.raises(CodeRejected, match="floats"):
+        runtime.upload_code(ALICE, floats, True, TX)
+    code_hash = runtime.upload_code(ALICE, floats, False, TX).value
+    created = runtime.contract_instantiate(code_hash, b"", b"", Mode.TRANSACTION, args(), TX)
+    assert created.value.error is not None and created.value.error.name == "Indeterministic"
+    assert runtime.code_hash(created.value.account or bytes(32)) is None
+    hexed = "".join(f"\\{b:02x}" for b in code_hash)
+    caller = bytes(
+        wasmtime.wat2wasm(
+            '(module (import "seal0" "seal_return" (func $ret (param i32 i32 i32)))'
+            '(import "seal0" "delegate_call" (func $delegate (param i32 i32 i32 i32 i32 i32) (result i32)))'
+            f'(import "env" "memory" (memory 1 16)) (data (i32.const 0) "{hexed}")'
+            '(func (export "deploy")) (func (export "call")'
+            "(i32.store (i32.const 100) (i32.const 16))"
+            "(drop (call $delegate (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 104) (i32.const 100)))"
+            "(call $ret (i32.const 0) (i32.const 104) (i32.const 4))))"
+        )
+    )
+    host = runtime.contract_instantiate(
+        runtime.upload_code(ALICE, caller, True, TX).value, b"", b"", Mode.TRANSACTION, args(), TX
+    ).value.account
+    assert host is not None
+    assert output(call(runtime, host, b"", Mode.QUERY)) == struct.pack("<f", 3.0)
+    refused = call(runtime, host, b"")
+    assert refused.value.error is not None and refused.value.error.name == "Indeterministic"
