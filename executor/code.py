@@ -20,9 +20,9 @@ def store_code(
     ledger: Ledger, engine: Engine, owner: bytes, code: bytes, deterministic: bool
 ) -> bytes:
     """Validate and store `code`; its hash. Raises CodeRejected / DispatchFailure, unchanged."""
-    check_code(code, deterministic)
+    _, limits = check_code(code, deterministic)
     code_hash = blake2_256(code)
-    engine.compile(code_hash, code, deterministic)
+    engine.prepare(code_hash, code, limits)
     if ledger.code_info(code_hash) is not None:
         return code_hash
     params = ledger.params()

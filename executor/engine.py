@@ -2,8 +2,10 @@
 
 The Linker holds every host function once; each is bound to whatever call stack is running
 (`Engine.active`), because a fresh `Store` is made per call stack (ecall) while the Linker
-outlives them. Upload checks follow pallet-contracts v1.5 `wasm/prepare.rs` and Pink's own
-pre-check (PINK.md 2.1, 3.4); each refusal is a `CodeRejected` naming the reason.
+outlives them. Compiling a real ink! contract takes cranelift 0.1-0.3 s; an optional
+`ModuleStore` keeps the serialized modules, so a restart loads them in under a millisecond.
+Upload checks follow pallet-contracts v1.5 `wasm/prepare.rs` and Pink's own pre-check
+(PINK.md 2.1, 3.4); each refusal is a `CodeRejected` naming the reason.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import wasmtime
 
@@ -27,6 +29,13 @@ _WASM_TYPE = {"i": I32, "I": I64}
 _VALTYPE = {"i": wasmtime.ValType.i32, "I": wasmtime.ValType.i64}
 ENTRY_POINTS = ("deploy", "call")
 _UNSIGNED = {"i": 2**32 - 1, "I": 2**64 - 1}
+
+
+class ModuleStore(Protocol):
+    """Where compiled modules are kept between runs (e.g. files named by code hash)."""
+
+    def load(self, code_hash: bytes) -> bytes | None: ...
+    def save(self, code_hash: bytes, data: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,9 @@ def check_code(code: bytes, deterministic: bool) -> tuple[WasmModule, tuple[int,
 class Engine:
     """The wasmtime Engine and Linker (built once) and the compiled-module cache."""
 
-    def __init__(self, cache_size: int = 256) -> None:
+    def __init__(self, cache_size: int = 256, module_store: ModuleStore | None = None) -> None:
+        """`module_store` keeps wasmtime's serialized modules across runs (a trusted, local
+        store: wasmtime loads those bytes as machine code without validating them)."""
         config = wasmtime.Config()
         config.consume_fuel = True
         self.engine = wasmtime.Engine(config)
@@ -141,6 +152,7 @@ class Engine:
         self.active: Stack | None = None
         self._cache: OrderedDict[bytes, CheckedCode] = OrderedDict()
         self._cache_size = cache_size
+        self.module_store = module_store
         for hf in HOST_FUNCTIONS.values():
             functype = wasmtime.FuncType(
                 [_VALTYPE[c]() for c in hf.params], [_VALTYPE[c]() for c in hf.result]
@@ -166,18 +178,56 @@ class Engine:
         return call_host
 
     def compile(self, code_hash: bytes, code: bytes, deterministic: bool) -> CheckedCode:
-        """Check and compile `code`, or return the cached result for `code_hash`."""
+        """The compiled module for `code_hash`: from memory, from the module store, or checked
+        and compiled now (then kept in both)."""
+        known = self._known(code_hash)
+        if known is not None:
+            return known
+        _, limits = check_code(code, deterministic)
+        return self._build(code_hash, code, limits)
+
+    def prepare(self, code_hash: bytes, code: bytes, limits: tuple[int, int]) -> CheckedCode:
+        """Like `compile`, for code the caller has just put through `check_code`."""
+        return self._known(code_hash) or self._build(code_hash, code, limits)
+
+    def _known(self, code_hash: bytes) -> CheckedCode | None:
         cached = self._cache.get(code_hash)
         if cached is not None:
             self._cache.move_to_end(code_hash)
             return cached
-        _, limits = check_code(code, deterministic)
+        stored = self._from_store(code_hash)
+        if stored is not None:
+            self._remember(code_hash, stored)
+        return stored
+
+    def _build(self, code_hash: bytes, code: bytes, limits: tuple[int, int]) -> CheckedCode:
         try:
             module = wasmtime.Module(self.engine, code)
         except wasmtime.WasmtimeError as e:
             raise CodeRejected(f"invalid wasm: {str(e).splitlines()[0]}") from e
         checked = CheckedCode(module, limits)
+        if self.module_store is not None:
+            header = limits[0].to_bytes(4, "little") + limits[1].to_bytes(4, "little")
+            self.module_store.save(code_hash, header + bytes(module.serialize()))
+        self._remember(code_hash, checked)
+        return checked
+
+    def _from_store(self, code_hash: bytes) -> CheckedCode | None:
+        """A module compiled earlier by this wasmtime; None if absent or not loadable."""
+        if self.module_store is None:
+            return None
+        saved = self.module_store.load(code_hash)
+        if saved is None or len(saved) < 8:
+            return None
+        try:
+            module = wasmtime.Module.deserialize(self.engine, saved[8:])
+        except wasmtime.WasmtimeError:
+            return None  # another wasmtime version or configuration: compile again
+        limits = (int.from_bytes(saved[:4], "little"), int.from_bytes(saved[4:8], "little"))
+        return CheckedCode(module, limits)
+
+    def _remember(self, code_hash: bytes, checked: CheckedCode) -> None:
         self._cache[code_hash] = checked
+        self._cache.move_to_end(code_hash)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return checked

@@ -168,3 +168,32 @@ def test_damaged_contracts_are_refused_cleanly(code: bytes) -> None:
 
 def test_runtime_type_is_importable_without_io() -> None:
     assert PinkRuntime.__module__ == "pinkpipe.executor.runtime"
+
+
+class DictStore:
+    """A module store in memory (a real one would be files named by code hash)."""
+
+    def __init__(self) -> None:
+        self.saved: dict[bytes, bytes] = {}
+        self.loads = 0
+
+    def load(self, code_hash: bytes) -> bytes | None:
+        self.loads += 1
+        return self.saved.get(code_hash)
+
+    def save(self, code_hash: bytes, data: bytes) -> None:
+        self.saved[code_hash] = data
+
+
+def test_compiled_modules_survive_a_restart_through_the_module_store() -> None:
+    store = DictStore()
+    code = contract("flipper")
+    first = Engine(module_store=store)
+    first.compile(blake2_256(code), code, deterministic=True)
+    assert set(store.saved) == {blake2_256(code)}
+    restarted = Engine(module_store=store)
+    loaded = restarted.compile(blake2_256(code), b"", deterministic=True)  # no code needed
+    assert loaded.memory_limits == (1, 16) and store.loads == 2
+    store.saved[blake2_256(code)] = b"\x01\x00\x00\x00\x10\x00\x00\x00not a module"
+    again = Engine(module_store=store).compile(blake2_256(code), code, deterministic=True)
+    assert again.memory_limits == (1, 16)  # unreadable entry: compiled again and replaced
