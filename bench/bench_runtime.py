@@ -40,6 +40,17 @@ from tests.executor.support import (
 SECONDS = 1.0
 
 
+class MemoryModuleStore:
+    def __init__(self) -> None:
+        self.saved: dict[bytes, bytes] = {}
+
+    def load(self, code_hash: bytes) -> bytes | None:
+        return self.saved.get(code_hash)
+
+    def save(self, code_hash: bytes, data: bytes) -> None:
+        self.saved[code_hash] = data
+
+
 def rate(label: str, fn: Callable[[], object], seconds: float = SECONDS) -> float:
     fn()  # warm up
     done = 0
@@ -118,6 +129,15 @@ def main() -> None:
         warm_instantiate()
 
     rate("flipper instantiate (cold: first compile)", cold_instantiate)
+
+    store = MemoryModuleStore()
+    Engine(module_store=store).compile(code_hash, contract("flipper"), True)
+
+    def restarted_instantiate() -> None:
+        runtime.engine = Engine(module_store=store)  # a restart: modules from the store
+        warm_instantiate()
+
+    rate("flipper instantiate (restart: module store)", restarted_instantiate)
     print(f"{'flipper wasm size':<44} {len(contract('flipper')):>10,} bytes")
     host_call_cost()
     where_flip_time_goes(runtime, flipper)
