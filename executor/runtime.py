@@ -69,10 +69,16 @@ class TxArgs:
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
+    """An ecall's value and effects. `entry_contract` and `origin` are the event block's
+    fields for contract ecalls (PINK.md 6.3: the called or computed address, even when the
+    call failed; the transaction origin); None for the others."""
+
     value: T
     events: tuple[EventRecord, ...] = ()
     changes: list[tuple[Key, Any]] = field(default_factory=list)
     side_effects: SideEffects = field(default_factory=SideEffects)
+    entry_contract: bytes | None = None
+    origin: bytes | None = None
 
 
 class SetupError(Exception):
@@ -215,7 +221,11 @@ class PinkRuntime:
         def run() -> ContractResult:
             return self._instantiate(code_hash, data, salt, context, args)
 
-        return self._ecall(context, mode == Mode.TRANSACTION, lambda: self._paid(args, mode, run))
+        outcome = self._ecall(
+            context, mode == Mode.TRANSACTION, lambda: self._paid(args, mode, run)
+        )
+        entry = self.contract_address(args.origin, code_hash, salt)
+        return replace(outcome, entry_contract=entry, origin=args.origin)
 
     def contract_call(
         self, contract: bytes, data: bytes, mode: Mode, args: TxArgs, context: ExecContext
@@ -225,7 +235,29 @@ class PinkRuntime:
         def run() -> ContractResult:
             return self._call(contract, data, context, args)
 
-        return self._ecall(context, mode == Mode.TRANSACTION, lambda: self._paid(args, mode, run))
+        outcome = self._ecall(
+            context, mode == Mode.TRANSACTION, lambda: self._paid(args, mode, run)
+        )
+        return replace(outcome, entry_contract=contract, origin=args.origin)
+
+    # --- the event chain's counters (the EventsBlock codec lives in the chain layer) --------
+
+    def event_chain_head(self) -> tuple[int, bytes]:
+        """(`Pink::NextEventBlockNumber`, `Pink::LastEventBlockHash`): what the next event
+        block is numbered and chained to (PINK.md 6.3)."""
+        number = self.state.get(("Pink", "NextEventBlockNumber"), 0)
+        return number, self.state.get(("Pink", "LastEventBlockHash"), bytes(32))
+
+    def advance_event_chain(self, header_hash: bytes) -> None:
+        """Record that block `event_chain_head()[0]` was emitted with this header hash.
+
+        Pink does this inside the ecall that produced the events; here the caller encodes the
+        block (with the shared codec) and reports its hash, in the same commit."""
+        if len(header_hash) != 32:
+            raise ValueError(f"an event block header hash is 32 bytes, not {len(header_hash)}")
+        number, _ = self.event_chain_head()
+        self.state.put(("Pink", "NextEventBlockNumber"), number + 1)
+        self.state.put(("Pink", "LastEventBlockHash"), header_hash)
 
     def _paid(self, args: TxArgs, mode: Mode, run: Callable[[], ContractResult]) -> ContractResult:
         """Deposit, upfront gas payment, the run, the refund, then query rounding (5.2)."""

@@ -224,3 +224,17 @@ def test_indeterministic_code_runs_in_queries_only() -> None:
     assert output(call(runtime, host, b"", Mode.QUERY)) == struct.pack("<f", 3.0)
     refused = call(runtime, host, b"")
     assert refused.value.error is not None and refused.value.error.name == "Indeterministic"
+
+
+def test_event_block_fields_and_chain_counters() -> None:
+    runtime = new_cluster()
+    code_hash = upload(runtime, "flipper")
+    failed = runtime.contract_instantiate(code_hash, b"\x00", b"salt", Mode.TRANSACTION, args(), TX)
+    assert not failed.value.ok or failed.value.output is None or failed.value.output.reverted
+    assert failed.entry_contract == blake2_256(ALICE + code_hash + bytes(32) + b"salt")
+    assert failed.origin == ALICE
+    assert runtime.event_chain_head() == (0, bytes(32))
+    runtime.advance_event_chain(b"\x11" * 32)
+    assert runtime.event_chain_head() == (1, b"\x11" * 32)
+    deposit = runtime.deposit(BOB, 5, TX)
+    assert deposit.entry_contract is None and deposit.origin is None

@@ -334,6 +334,7 @@ def ext_call(
     mode: Mode = Mode.TRANSACTION,
     key: bytes | None = None,
     backend: QueryBackend | None = None,
+    chain_head: bytes | None = None,
 ) -> tuple[PinkRuntime, bytes, Outcome[ContractResult], int, bytes]:
     """Call extension `func_id` with SCALE input `data` from a probe; (..., status, output)."""
     body = (
@@ -345,6 +346,8 @@ def ext_call(
     runtime.extension = Extension(backend=backend)
     if key is not None:
         runtime.set_key(key, TX)
+    if chain_head is not None:
+        runtime.advance_event_chain(chain_head)
     code = probe_code(body, "ext", "ret", data=f'(data (i32.const 0) "{wat_bytes(data)}")')
     address = deploy(runtime, code)
     outcome = call(runtime, address, b"", mode)
@@ -697,3 +700,9 @@ def test_extension_output_overflow_is_pinks_own_error() -> None:
     assert outcome.value.error is not None
     assert str(outcome.value.error) == "Pink::ContractIoBufferOverflow"
     assert outcome.value.error.encode() == bytes([3, 5, 2, 0, 0, 0])
+
+
+def test_current_event_chain_head() -> None:
+    assert ext_call(23, b"")[3:] == (0, bytes(8) + bytes(32))
+    head = ext_call(23, b"", chain_head=b"\x22" * 32)[3:]
+    assert head == (0, (1).to_bytes(8, "little") + b"\x22" * 32)
