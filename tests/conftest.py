@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-STAGE_FOLDERS = ("app", "bus", "chain", "devnet", "executor", "relayer", "services", "validator")
+STAGE_FOLDERS = ("app", "bus", "chain", "devnet", "relayer", "services", "validator")
 
 
 @pytest.fixture(autouse=True, scope="session")
