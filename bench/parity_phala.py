@@ -60,6 +60,9 @@ def main(fixtures: Path) -> None:
         code_hash, bytes.fromhex("9bae9d5e01"), b"", Mode.TRANSACTION, args, TX
     )
     show("flip new(true)", flip_new.value)
+    address = flip_new.value.account or b""
+    expected = "35db55bc9f81c9b14ae536cc43c37786f3ff62fe5247a4dccfd7ba3c8bf316af"
+    print(f"  contract address: {'same' if address.hex() == expected else address.hex()}")
 
     runtime = cluster(fixtures)
     runtime.upload_code(ALICE, flip, True, TX)
@@ -70,6 +73,15 @@ def main(fixtures: Path) -> None:
         code_hash, bytes.fromhex("9bae9d5e"), b"", Mode.TRANSACTION, paying, TX
     )
     show("cross new() with ENOUGH/100", cross_new.value)
+    # `..._ink_cross_contract_instantiate-2.snap`: the side effects' instantiated list
+    phala_instantiated = [
+        ("056a8ab55cc7f7405e121302a0af5b46d8c5fd78d2dbc8c2ac994802bdfb71dc",
+         "21987f6137bade4149694c00329d55d598d109be0b22535758528d14fc12b4e9"),
+        ("01" * 32, "056a8ab55cc7f7405e121302a0af5b46d8c5fd78d2dbc8c2ac994802bdfb71dc"),
+    ]  # fmt: skip
+    ours = [(a.hex(), b.hex()) for a, b in cross_new.side_effects.instantiated]
+    verdict = "same" if ours == phala_instantiated else ours
+    print(f"  instantiated (deployer, contract) pairs: {verdict}")
     print(f"code sizes: flip {len(flip):,} bytes, cross {len(cross):,} bytes")
 
 
