@@ -60,6 +60,10 @@ def main(fixtures: Path) -> None:
         code_hash, bytes.fromhex("9bae9d5e01"), b"", Mode.TRANSACTION, args, TX
     )
     show("flip new(true)", flip_new.value)
+    gap = PHALA["flip new(true)"][0][0] - flip_new.value.gas_consumed.ref_time
+    print(
+        f"  ref_time gap per flip.wasm byte (if it were all code loading): {gap / len(flip):,.0f}"
+    )
     address = flip_new.value.account or b""
     expected = "35db55bc9f81c9b14ae536cc43c37786f3ff62fe5247a4dccfd7ba3c8bf316af"
     print(f"  contract address: {'same' if address.hex() == expected else address.hex()}")
