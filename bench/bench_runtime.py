@@ -125,16 +125,16 @@ def main() -> None:
     rate("flipper instantiate (warm: cached module)", warm_instantiate)
 
     def cold_instantiate() -> None:
-        runtime.engine = Engine()  # empty cache: parse, check and compile again
+        runtime.engine.forget_modules()  # parse, check and compile again
         warm_instantiate()
 
     rate("flipper instantiate (cold: first compile)", cold_instantiate)
 
-    store = MemoryModuleStore()
-    Engine(module_store=store).compile(code_hash, contract("flipper"), True)
+    runtime.engine = Engine(module_store=MemoryModuleStore())
+    runtime.engine.compile(code_hash, contract("flipper"), True)
 
     def restarted_instantiate() -> None:
-        runtime.engine = Engine(module_store=store)  # a restart: modules from the store
+        runtime.engine.forget_modules()  # as after a restart: modules from the store
         warm_instantiate()
 
     rate("flipper instantiate (restart: module store)", restarted_instantiate)

@@ -226,6 +226,10 @@ class Engine:
         limits = (int.from_bytes(saved[:4], "little"), int.from_bytes(saved[4:8], "little"))
         return CheckedCode(module, limits)
 
+    def forget_modules(self) -> None:
+        """Drop the compiled modules kept in memory (the module store keeps its copies)."""
+        self._cache.clear()
+
     def _remember(self, code_hash: bytes, checked: CheckedCode) -> None:
         self._cache[code_hash] = checked
         self._cache.move_to_end(code_hash)

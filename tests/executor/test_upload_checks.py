@@ -194,6 +194,9 @@ def test_compiled_modules_survive_a_restart_through_the_module_store() -> None:
     restarted = Engine(module_store=store)
     loaded = restarted.compile(blake2_256(code), b"", deterministic=True)  # no code needed
     assert loaded.memory_limits == (1, 16) and store.loads == 2
+    restarted.forget_modules()
+    restarted.compile(blake2_256(code), b"", deterministic=True)
+    assert store.loads == 3  # from the store again, not from memory
     store.saved[blake2_256(code)] = b"\x01\x00\x00\x00\x10\x00\x00\x00not a module"
     again = Engine(module_store=store).compile(blake2_256(code), code, deterministic=True)
     assert again.memory_limits == (1, 16)  # unreadable entry: compiled again and replaced
