@@ -73,6 +73,7 @@ class Session:
         if not isinstance(cluster, dict):
             raise SessionError("cluster: expected a mapping")
         owner = _hex(cluster.get("owner", ALICE), "cluster.owner", 32)
+        self.owner = "0x" + owner.hex()  # the default caller of every step
         params = ClusterSetup(
             cluster_id=_hex(cluster.get("cluster_id", "0x" + "00" * 32), "cluster.cluster_id", 32),
             owner=owner,
@@ -106,7 +107,7 @@ class Session:
 
     def upload(self, step: dict[str, Any], where: str) -> dict[str, Any]:
         code = read_code(self.base / str(step.get("file")))
-        origin = _hex(step.get("caller", ALICE), f"{where}.caller", 32)
+        origin = self.account(step.get("caller", self.owner), f"{where}.caller")
         context = ExecContext(Mode.TRANSACTION, step.get("block", 0), step.get("time", 0))
         deterministic = bool(step.get("deterministic", True))
         try:
@@ -131,7 +132,7 @@ class Session:
 
     def _args(self, step: dict[str, Any], where: str) -> TxArgs:
         return TxArgs(
-            origin=self.account(step.get("caller", ALICE), f"{where}.caller"),
+            origin=self.account(step.get("caller", self.owner), f"{where}.caller"),
             transfer=_int(step.get("value", 0), f"{where}.value"),
             gas_limit=_int(step.get("gas_limit", 2**64 - 1), f"{where}.gas_limit"),
             gas_free=bool(step.get("gas_free", True)),

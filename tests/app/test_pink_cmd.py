@@ -77,3 +77,18 @@ def test_ink_contract_bundles_are_read(tmp_path: Path) -> None:
     assert code == 0, out
     lines = [json.loads(line) for line in out.splitlines()]
     assert lines[0]["ok"] and lines[1]["ink"] == "Ok(0x00)"
+
+
+def test_the_cluster_owner_is_the_default_caller(tmp_path: Path) -> None:
+    owner = "0x" + "07" * 32
+    flipper = PROJECT_ROOT / "examples" / "contracts" / "flipper.wat"
+    session = tmp_path / "session.yaml"
+    session.write_text(
+        f"cluster: {{owner: '{owner}'}}\n"
+        f"steps:\n  - instantiate: {{code: {flipper}, input: '0xed4b9d1b'}}\n"
+    )
+    code, out = run(session)
+    assert code == 0, out
+    line = json.loads(out)
+    assert line["ok"] and line["events"][-3]["name"] == "Contracts::Instantiated"
+    assert line["events"][-3]["fields"].startswith(owner)  # deployer
