@@ -4,8 +4,8 @@
 tuple of the arguments, decoded whole (trailing bytes are `DecodingFailed`); the answer is
 `(status, SCALE output)`. The Query / Transaction split follows `mode.is_query()`, so
 Estimating answers as Transaction. Functions not implemented yet trap with a message naming
-them (they are listed in `NOT_IMPLEMENTED`, and Query-mode cache access, which needs the
-worker's local cache), never with a made-up answer. HTTP in queries goes through the
+them (they are listed in `NOT_IMPLEMENTED`), never with a made-up answer. Query-mode cache
+calls use the injected worker-local `LocalCache`. HTTP in queries goes through the
 injected `QueryBackend` with typed requests and responses; a backend error traps the call.
 """
 
@@ -28,6 +28,7 @@ from pinkpipe.chain.scale import (
     encode_uint,
 )
 from pinkpipe.executor import events, keys
+from pinkpipe.executor.cache import LocalCache
 from pinkpipe.executor.code import store_code
 from pinkpipe.executor.errors import (
     BAD_ORIGIN,
@@ -153,6 +154,10 @@ def _ok(data: bytes) -> tuple[int, bytes]:
     return 0, data
 
 
+def _option_bytes(value: bytes | None) -> bytes:
+    return b"\x00" if value is None else b"\x01" + encode_bytes(value)
+
+
 def _sig_type(r: Reader) -> int:
     start = r.offset
     sig_type = r.u8("SigType")
@@ -168,11 +173,13 @@ class Extension:
         self,
         backend: QueryBackend | None = None,
         latest_system_code: Callable[[], bytes] | None = None,
+        local_cache: LocalCache | None = None,
     ) -> None:
         """`latest_system_code` answers pRuntime's ocall: the chain's `PinkSystemCode.1` at the
         block being processed (empty when there is none)."""
         self.backend = backend
         self.latest_system_code = latest_system_code
+        self.local_cache = local_cache
         self.handlers: dict[int, Handler] = {
             1: self.http_request,
             2: self.sign,
@@ -298,35 +305,43 @@ class Extension:
         data = bytes([CACHE_OP]) + op
         stack.ledger.emit(events.contract_emitted(stack.frame.account, data, (PINK_EVENT_TOPIC,)))
 
-    def _no_query_cache(self, stack: Stack, what: str) -> None:
-        if stack.context.is_query:
-            raise fail(
-                "NoChainExtension", f"{what} in query mode (the local cache) is not implemented"
-            )
+    def _local_cache(self, what: str) -> LocalCache:
+        if self.local_cache is None:
+            raise fail("NoChainExtension", f"{what}: no local cache configured for queries")
+        return self.local_cache
 
     def cache_set(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        """Result<(), StorageQuotaExceeded>: status 1 when the contract's quota is full."""
         key, value = r.var_bytes("key"), r.var_bytes("value")
-        self._no_query_cache(stack, "cache_set")
+        if stack.context.is_query:
+            stored = self._local_cache("cache_set").set(stack.frame.account, key, value)
+            return (0, b"") if stored else (1, b"")
         self._cache_op(stack, b"\x00" + encode_bytes(key) + encode_bytes(value))
-        return _ok(b"")  # Ok(()): status 0, nothing else
+        return _ok(b"")
 
     def cache_set_expiration(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         key, expiration = r.var_bytes("key"), r.u64()
-        self._no_query_cache(stack, "cache_set_expiration")
-        self._cache_op(stack, b"\x01" + encode_bytes(key) + encode_u64(expiration))
+        if stack.context.is_query:
+            self._local_cache("cache_set_expiration").set_expiration(
+                stack.frame.account, key, expiration
+            )
+        else:
+            self._cache_op(stack, b"\x01" + encode_bytes(key) + encode_u64(expiration))
         return _ok(b"")
 
     def cache_remove(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         key = r.var_bytes("key")
-        self._no_query_cache(stack, "cache_remove")
+        if stack.context.is_query:
+            removed = self._local_cache("cache_remove").remove(stack.frame.account, key)
+            return _ok(_option_bytes(removed))
         self._cache_op(stack, b"\x02" + encode_bytes(key))
         return _ok(b"\x00")  # None outside queries
 
     def cache_get(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
-        r.var_bytes("cache key")
-        if stack.context.is_query:
-            raise fail("NoChainExtension", "cache_get in query mode is not implemented")
-        return _ok(b"\x00")  # None outside queries (PINK.md 4.2)
+        key = r.var_bytes("cache key")
+        if not stack.context.is_query:
+            return _ok(b"\x00")  # None outside queries (PINK.md 4.2)
+        return _ok(_option_bytes(self._local_cache("cache_get").get(stack.frame.account, key)))
 
     def log(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         level = r.u8("log level")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pinkpipe.chain.hashing import blake2_128, blake2_256
 from pinkpipe.chain.scale import encode_bytes
 from pinkpipe.executor import keys
+from pinkpipe.executor.cache import LocalCache
 from pinkpipe.executor.extension import (
     Extension,
     HttpRequest,
@@ -335,6 +336,7 @@ def ext_call(
     key: bytes | None = None,
     backend: QueryBackend | None = None,
     chain_head: bytes | None = None,
+    cache: LocalCache | None = None,
 ) -> tuple[PinkRuntime, bytes, Outcome[ContractResult], int, bytes]:
     """Call extension `func_id` with SCALE input `data` from a probe; (..., status, output)."""
     body = (
@@ -343,7 +345,7 @@ def ext_call(
         "(call $ret (i32.const 0) (i32.const 1000) (i32.const 1512))"
     )
     runtime = new_cluster()
-    runtime.extension = Extension(backend=backend)
+    runtime.extension = Extension(backend=backend, local_cache=cache)
     if key is not None:
         runtime.set_key(key, TX)
     if chain_head is not None:
@@ -389,7 +391,28 @@ def test_chain_extension_key_derivation_and_cache() -> None:
     assert (status, answer) == (0, b"")
     assert [(e.pallet, e.variant) for e in outcome.events] == [(4, 6)]  # CacheOp is private
     assert outcome.side_effects.pink_events == ((address, b"\x05\x00\x04k\x04v"),)
-    assert ext_call(6, b"\x04k\x04v", Mode.QUERY)[4] == b"Contracts::NoChainExtension"
+    assert ext_call(6, b"\x04k\x04v", Mode.QUERY)[4] == b"Contracts::NoChainExtension"  # no cache
+
+
+def test_chain_extension_cache_in_queries() -> None:
+    """Each probe is its own contract, with a deterministic address across fresh clusters."""
+    cache = LocalCache(lambda: 0)
+    _, setter, _, status, _ = ext_call(6, b"\x04k\x04v", Mode.QUERY, cache=cache)
+    assert status == 1  # StorageQuotaExceeded: this contract has no quota yet
+    cache.apply_quotas({setter: 64})
+    assert ext_call(6, b"\x04k\x04v", Mode.QUERY, cache=cache)[3:] == (0, b"")
+    assert cache.get(setter, b"k") == b"v"
+    _, getter, _, _, answer = ext_call(8, b"\x04k", Mode.QUERY, cache=cache)
+    assert answer == b"\x00"
+    cache.apply_quotas({getter: 64})
+    cache.set(getter, b"k", b"w")
+    assert ext_call(8, b"\x04k", Mode.QUERY, cache=cache)[3:] == (0, b"\x01\x04w")
+    assert ext_call(8, b"\x04k", cache=cache)[3:] == (0, b"\x00")  # None in transactions
+    _, remover, _, _, _ = ext_call(9, b"\x04k", Mode.QUERY, cache=cache)
+    cache.apply_quotas({remover: 64})
+    cache.set(remover, b"k", b"x")
+    assert ext_call(9, b"\x04k", Mode.QUERY, cache=cache)[3:] == (0, b"\x01\x04x")
+    assert cache.get(remover, b"k") is None
 
 
 def test_instantiated_probe_runs_after_failures() -> None:
