@@ -238,6 +238,22 @@ class Ledger:
         self.state.put(("Contracts", "Nonce"), nonce)
         return nonce
 
+    def queue_trie_for_deletion(self, trie_id: bytes) -> None:
+        """A terminated contract's storage waits in `DeletionQueue` for `on_idle` (v1.5)."""
+        counter = self.state.get(("Contracts", "DeletionQueueCounter"), 0)
+        self.state.put(("Contracts", "DeletionQueue", counter), trie_id)
+        self.state.put(("Contracts", "DeletionQueueCounter"), counter + 1)
+
+    def process_deletion_queue(self) -> int:
+        """Delete every queued trie (Pink gives on_idle unlimited weight); the tries deleted."""
+        queued = self.state.keys_with_prefix(("Contracts", "DeletionQueue"))
+        for entry in queued:
+            trie_id = self.state.get(entry)
+            for key in self.state.keys_with_prefix(("Contracts", "Storage", trie_id)):
+                self.state.put(key, None)
+            self.state.put(entry, None)
+        return len(queued)
+
     def storage(self, trie_id: bytes, key: bytes) -> bytes | None:
         return self.state.get(("Contracts", "Storage", trie_id, key))
 

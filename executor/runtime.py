@@ -190,6 +190,12 @@ class PinkRuntime:
     def get_key(self) -> bytes | None:
         return self.state.get(("Pink", "Key"))
 
+    def on_idle(self, block_number: int, context: ExecContext) -> Outcome[int]:
+        """Ecall 24 (runtime >= 1.2): the pallets' on_idle with unlimited weight; for
+        pallet-contracts that empties the deletion queue of terminated contracts' storage.
+        The value is the number of contract tries deleted."""
+        return self._ecall(context, True, self.ledger.process_deletion_queue)
+
     def deposit(self, who: bytes, amount: int, context: ExecContext) -> Outcome[None]:
         return self._ecall(context, True, lambda: self.ledger.mint(who, amount))
 

@@ -449,8 +449,7 @@ class Stack:
         frame.deposit.terminated_to = beneficiary
         frame.deposit.total -= held
         frame.deposit.charges.append(Charge(frame.account, -held, beneficiary))
-        for key in self.ledger.state.keys_with_prefix(("Contracts", "Storage", info.trie_id)):
-            self.ledger.state.put(key, None)
+        self.ledger.queue_trie_for_deletion(info.trie_id)
         self.ledger.set_contract(frame.account, None)
         self.ledger.add_code_user(info.code_hash, -1)
         self.ledger.emit(events.terminated(frame.account, beneficiary))

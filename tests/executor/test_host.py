@@ -250,6 +250,9 @@ def test_terminate_refunds_and_pays_the_beneficiary() -> None:
     assert runtime.free_balance(ALICE) == alice + held - 1  # deposits back, ED stays with BOB
     assert runtime.free_balance(BOB) == 51
     assert error_name(call(runtime, address, b"")) == "ContractNotFound"
+    idle = runtime.on_idle(1, TX)
+    assert (idle.value, idle.events) == (1, ())  # its (empty) storage trie is deleted now
+    assert runtime.on_idle(1, TX).value == 0
 
 
 def test_transfer_from_a_contract() -> None:
@@ -729,3 +732,23 @@ def test_current_event_chain_head() -> None:
     assert ext_call(23, b"")[3:] == (0, bytes(8) + bytes(32))
     head = ext_call(23, b"", chain_head=b"\x22" * 32)[3:]
     assert head == (0, (1).to_bytes(8, "little") + b"\x22" * 32)
+
+
+def test_terminated_storage_waits_for_on_idle() -> None:
+    terminate = '(import "seal1" "terminate" (func $terminate (param i32)))'
+    body = (
+        "(i32.store (i32.const 0) (i32.const 8)) (call $input (i32.const 100) (i32.const 0))"
+        "(if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 1)) (then"
+        " (drop (call $set (i32.const 200) (i32.const 1) (i32.const 300) (i32.const 10)))))"
+        "(if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 2)) (then"
+        " (call $terminate (i32.const 400))))"
+    )
+    runtime = new_cluster()
+    address = deploy(runtime, probe_code(body, "input", "set", extra=terminate))
+    trie_id = runtime.ledger.contract(address).trie_id  # type: ignore[union-attr]
+    assert call(runtime, address, b"\x01").value.ok
+    assert call(runtime, address, b"\x02").value.ok
+    stored = ("Contracts", "Storage", trie_id)
+    assert runtime.state.keys_with_prefix(stored)  # queued, not yet deleted
+    assert runtime.on_idle(2, TX).value == 1
+    assert runtime.state.keys_with_prefix(stored) == []
