@@ -20,7 +20,7 @@ import yaml
 from pinkpipe.executor.errors import CodeRejected, DispatchFailure
 from pinkpipe.executor.events import EventRecord, event_name
 from pinkpipe.executor.results import ContractResult
-from pinkpipe.executor.runtime import ClusterSetup, Mode, PinkRuntime, SetupError, TxArgs
+from pinkpipe.executor.runtime import ClusterSetup, Mode, Outcome, PinkRuntime, SetupError, TxArgs
 from pinkpipe.executor.stack import ExecContext
 
 ALICE = "0x" + "01" * 32
@@ -159,14 +159,14 @@ class Session:
         )
         if outcome.value.account is not None and "as" in step:
             self.names[str(step["as"])] = outcome.value.account
-        return result_json(outcome.value, outcome.events)
+        return result_json(outcome)
 
     def call(self, step: dict[str, Any], where: str) -> dict[str, Any]:
         contract = self.account(step.get("contract"), f"{where}.contract")
         mode, context = self._mode(step, where)
         data = _hex(step.get("input", "0x"), f"{where}.input")
         outcome = self.runtime.contract_call(contract, data, mode, self._args(step, where), context)
-        return result_json(outcome.value, outcome.events)
+        return result_json(outcome)
 
     def run_step(self, index: int, step: Any) -> dict[str, Any]:
         if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in STEP_KINDS:
@@ -197,7 +197,13 @@ def ink_result(flags: int, data: bytes) -> str:
     return "not an ink! 4/5 message result"
 
 
-def result_json(result: ContractResult, emitted: tuple[EventRecord, ...]) -> dict[str, Any]:
+def _hex_or_none(value: bytes | None) -> str | None:
+    return None if value is None else "0x" + value.hex()
+
+
+def result_json(outcome: Outcome[ContractResult]) -> dict[str, Any]:
+    """The step's result, plus what an event block of it would carry (Transaction mode)."""
+    result, emitted = outcome.value, outcome.events
     answer: dict[str, Any] = {
         "ok": result.ok,
         "gas_consumed": list(result.gas_consumed),
@@ -206,6 +212,8 @@ def result_json(result: ContractResult, emitted: tuple[EventRecord, ...]) -> dic
         "debug_message": result.debug_message.decode("utf-8", "replace"),
         "events": [describe(e) for e in emitted],
         "events_encoded": "0x" + b"".join(e.encode() for e in emitted).hex(),
+        "entry_contract": _hex_or_none(outcome.entry_contract),
+        "origin": _hex_or_none(outcome.origin),
     }
     if result.account is not None:
         answer["contract"] = "0x" + result.account.hex()

@@ -35,6 +35,8 @@ def test_the_example_session() -> None:
     assert names[0] == "System::NewAccount"  # the treasury, paid for gas the first time
     assert "Contracts::ContractEmitted" in names and names[-1] == "Balances::Transfer"  # refund
     assert transfer["events_encoded"].startswith("0x02")  # Phase::Initialization
+    assert transfer["entry_contract"] == lines[5]["contract"]
+    assert transfer["origin"] == "0x" + "01" * 32
 
 
 def test_bad_sessions_fail_cleanly(tmp_path: Path) -> None:
