@@ -752,3 +752,12 @@ def test_terminated_storage_waits_for_on_idle() -> None:
     assert runtime.state.keys_with_prefix(stored)  # queued, not yet deleted
     assert runtime.on_idle(2, TX).value == 1
     assert runtime.state.keys_with_prefix(stored) == []
+
+
+def test_debug_buffer_holds_128_kib() -> None:
+    body = (
+        "(drop (call $debug (i32.const 0) (i32.const 200000)))"  # cut to 128 KiB, fits
+        "(drop (call $debug (i32.const 0) (i32.const 1)))"  # no room left: dropped
+    )
+    _, _, _, outcome = run(body, "debug", memory="(memory 4 16)")
+    assert outcome.value.ok and outcome.value.debug_message == bytes(128 * 1024)
