@@ -157,6 +157,7 @@ def test_uploading_the_same_code_twice_is_a_no_op() -> None:
 SAMPLES = [contract(name) for name in ("flipper", "erc20", "system", "cross")]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated(SAMPLES))
 def test_damaged_contracts_are_refused_cleanly(code: bytes) -> None:
