@@ -358,9 +358,10 @@ def deposit_event(s: Stack, topics_ptr: int, topics_len: int, data_ptr: int, dat
 @host("seal0", "debug_message", "ii:i")
 def debug_message(s: Stack, str_ptr: int, str_len: int) -> int:
     str_len = min(str_len, MAX_DEBUG_BUFFER)
-    # The consulted v1.x source prices debug bytes with deposit_event_per_byte (PINK.md 3.3).
+    # v1.5's Schedule (metadata 1.2) has its own debug_message_per_byte; a later fork that
+    # PINK.md 3.3 consulted dropped it for deposit_event_per_byte [verify against v1.5].
     s.charge(
-        _plus(host_weight("debug_message"), host_weight("deposit_event_per_byte"), str_len),
+        host_weight("debug_message", "debug_message_per_byte", str_len),
         "debug_message",
     )
     s.append_debug(s.read(str_ptr, str_len))
