@@ -20,6 +20,7 @@ def store_code(
     ledger: Ledger, engine: Engine, owner: bytes, code: bytes, deterministic: bool
 ) -> bytes:
     """Validate and store `code`; its hash. Raises CodeRejected / DispatchFailure, unchanged."""
+    code = bytes(code)  # state values are immutable: a caller's bytearray must not leak in
     _, limits = check_code(code, deterministic)
     code_hash = blake2_256(code)
     engine.prepare(code_hash, code, limits)
@@ -38,6 +39,7 @@ def store_code(
 
 def store_sidevm_code(ledger: Ledger, owner: bytes, code: bytes) -> bytes:
     """`pallet_pink::put_sidevm_code`: fee per_byte x (len + 32) + per_item to the treasury."""
+    code = bytes(code)
     params = ledger.params()
     fee = params.deposit_per_byte * (len(code) + 32) + params.deposit_per_item
     ledger.transfer(owner, params.treasury, fee, keep_alive=True)

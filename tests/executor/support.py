@@ -37,7 +37,7 @@ RECURSE = bytes.fromhex("6f815c62")
 @cache
 def contract(name: str) -> bytes:
     """The wasm of `examples/contracts/<name>.wat`."""
-    return wasmtime.wat2wasm((CONTRACTS / f"{name}.wat").read_text())
+    return bytes(wasmtime.wat2wasm((CONTRACTS / f"{name}.wat").read_text()))
 
 
 @cache
