@@ -88,9 +88,3 @@ class State:
     def keys_with_prefix(self, prefix: Key) -> list[Key]:
         n = len(prefix)
         return sorted((k for k in self._data if k[:n] == prefix), key=repr)
-
-    def copy(self) -> State:
-        """An independent state with the same content and no open layers."""
-        if self._layers:
-            raise ExecutorStateError("cannot copy a state with open snapshots")
-        return State(self._data)
