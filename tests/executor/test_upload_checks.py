@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.executor.engine import Engine, check_code
 from pinkpipe.executor.errors import CodeRejected
-from pinkpipe.executor.runtime import PinkRuntime
 from tests.executor.support import ALICE, TX, contract, new_cluster, shared_engine
 from tests.fuzzing import mutated
 
@@ -165,10 +164,6 @@ def test_damaged_contracts_are_refused_cleanly(code: bytes) -> None:
     engine: Engine = shared_engine()
     with contextlib.suppress(CodeRejected):
         engine.compile(blake2_256(code), code, deterministic=True)
-
-
-def test_runtime_type_is_importable_without_io() -> None:
-    assert PinkRuntime.__module__ == "pinkpipe.executor.runtime"
 
 
 class DictStore:
