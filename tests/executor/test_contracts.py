@@ -231,3 +231,19 @@ def test_contract_code_is_compiled_once_per_hash() -> None:
     cached = runtime.engine._cache[blake2_256(contract("flipper"))]
     call(runtime, flipper, FLIP)
     assert runtime.engine._cache[blake2_256(contract("flipper"))] is cached
+
+
+def test_call_flags() -> None:
+    runtime = new_cluster()
+    cross = instantiate(runtime, "cross", DEFAULT)
+    before = dict(runtime.state._data)
+    # cross has already read its input, so forwarding or cloning it is InputForwarded
+    for flags in (1 | 8, 2 | 8):
+        outcome = call(runtime, cross, recurse(2, flags))
+        assert outcome.value.error is not None and outcome.value.error.name == "InputForwarded"
+    unknown = call(runtime, cross, recurse(2, 16 | 8))
+    assert unknown.value.error is not None and unknown.value.error.name == "InvalidCallFlags"
+    assert runtime.state._data == before
+    # TAIL_CALL: each frame ends with its callee's output, the innermost answers for all
+    assert output(call(runtime, cross, recurse(3, 4 | 8))) == bytes(5)
+    assert depth_keys(runtime, cross) == {0, 1, 2, 3}
