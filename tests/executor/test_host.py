@@ -43,6 +43,7 @@ from tests.executor.support import (
     new_cluster,
     output,
     shared_engine,
+    u128,
     upload,
 )
 
@@ -761,3 +762,28 @@ def test_debug_buffer_holds_128_kib() -> None:
     )
     _, _, _, outcome = run(body, "debug", memory="(memory 4 16)")
     assert outcome.value.ok and outcome.value.debug_message == bytes(128 * 1024)
+
+
+def test_value_sent_with_a_call() -> None:
+    runtime = new_cluster()
+    receiver = deploy(runtime, probe_code(""))
+    call_import = (
+        '(import "seal1" "call" (func $call (param i32 i32 i64 i32 i32 i32 i32 i32) (result i32)))'
+    )
+    body = (
+        "(i32.store (i32.const 0) (i32.const 16)) (call $input (i32.const 100) (i32.const 0))"
+        "(i32.store (i32.const 200) (call $call (i32.const 0) (i32.const 32) (i64.const 0) (i32.const 100)"
+        " (i32.const 0) (i32.const 0) (i32.const -1) (i32.const 0)))"
+        "(call $ret (i32.const 0) (i32.const 200) (i32.const 4))"
+    )
+    data = f'(data (i32.const 32) "{wat_bytes(receiver)}")'
+    sender = deploy(
+        runtime, probe_code(body, "input", "ret", extra=call_import, data=data), value=50
+    )
+    before = runtime.free_balance(receiver)
+    sent = call(runtime, sender, u128(5))
+    assert output(sent) == bytes(4) and runtime.free_balance(receiver) == before + 5
+    assert (2, 2) in [(e.pallet, e.variant) for e in sent.events]  # Balances::Transfer
+    too_much = call(runtime, sender, u128(1000))
+    assert output(too_much) == (5).to_bytes(4, "little")  # TransferFailed, as a return code
+    assert runtime.free_balance(receiver) == before + 5
