@@ -75,7 +75,9 @@ HTTP_ERRORS = [
     "ResponseTooLarge",
     "TooManyHeaders",
 ]
+HTTP_ERRORS_TRAPPING = frozenset(HTTP_ERRORS[:6])  # InvalidUrl ... Timeout: runtime 1.0's
 HTTP_TIMEOUT_MS = 10_000
+MAX_HEADERS = 256
 MAX_HTTP_RESPONSE = 2 * 1024 * 1024
 MAX_BATCH = 5
 
@@ -236,19 +238,28 @@ class Extension:
         return self.backend
 
     def _fetch(self, stack: Stack, request: HttpRequest, timeout_ms: int) -> HttpResponse:
+        """The rules Phala applies around the actual request (`chain-extension/src/lib.rs`)."""
+        if timeout_ms == 0:
+            raise HttpRequestError("Timeout")
+        if len(request.headers) > MAX_HEADERS:
+            raise HttpRequestError("TooManyHeaders")
         response = self._query_backend(stack, "http_request").http_request(request, timeout_ms)
         if len(response.body) > MAX_HTTP_RESPONSE:
             raise HttpRequestError("ResponseTooLarge")
         return response
 
     def http_request(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
+        """Errors runtime 1.0 knew trap the call; later ones become a 524 "IO Error" response
+        whose body is the error's name (kept for 1.0 compatibility)."""
         request = read_http_request(r)
         if not stack.context.is_query:
             return _ok(HTTP_UNAVAILABLE)
         try:
             return _ok(self._fetch(stack, request, HTTP_TIMEOUT_MS).encode())
         except HttpRequestError as e:
-            raise DispatchFailure(OTHER, f"http_request {request.url}: {e.kind}") from e
+            if e.kind in HTTP_ERRORS_TRAPPING:
+                raise DispatchFailure(OTHER, f"http_request {request.url}: {e.kind}") from e
+            return _ok(HttpResponse(524, "IO Error", (), e.kind.encode()).encode())
 
     def batch_http_request(self, stack: Stack, r: Reader) -> tuple[int, bytes]:
         requests = r.vec(read_http_request, "requests", 4)

@@ -604,7 +604,11 @@ def test_http_in_transactions_and_queries() -> None:
         (HttpRequest("https://example.com/a", "GET", (("h", "v"),), b""), 10_000)
     ]
     assert ext_call(1, http_get("https://x/timeout"), Mode.QUERY, backend=backend)[4] == b"Other"
-    assert ext_call(1, http_get("https://x/large"), Mode.QUERY, backend=backend)[4] == b"Other"
+    too_large = HttpResponse(524, "IO Error", (), b"ResponseTooLarge").encode()
+    assert ext_call(1, http_get("https://x/large"), Mode.QUERY, backend=backend)[3:] == (
+        0,
+        too_large,
+    )
     assert (
         ext_call(1, request, Mode.QUERY)[4] == b"Pink::UnknownChainExtensionFunction"
     )  # no backend
