@@ -127,7 +127,10 @@ def verify(sig_type: int, public: bytes, message: bytes, signature: bytes) -> bo
     if len(public) != 32 or len(signature) != 64:
         raise BadKey("an ed25519/sr25519 public key is 32 bytes and a signature 64")
     if sig_type == SR25519:
-        return bool(sr25519.verify(signature, message, public))
+        try:
+            return bool(sr25519.verify(signature, message, public))
+        except ValueError:  # not a schnorrkel signature or point: sp_core answers false
+            return False
     try:
         nacl.signing.VerifyKey(public).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, ValueError):

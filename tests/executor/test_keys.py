@@ -61,3 +61,11 @@ def test_ecdsa_is_deterministic_and_recoverable() -> None:
 def test_bad_keys_are_errors(call: object, message: str) -> None:
     with pytest.raises(keys.BadKey, match=message):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("sig_type", [keys.ED25519, keys.SR25519])
+def test_malformed_signatures_do_not_verify(sig_type: int) -> None:
+    public = keys.public_key(sig_type, bytes(range(1, 33)))
+    assert not keys.verify(sig_type, public, b"pink", bytes(64))
+    assert not keys.verify(sig_type, public, b"pink", bytes([255] * 64))
+    assert not keys.verify(sig_type, bytes([255] * 32), b"pink", bytes(64))
