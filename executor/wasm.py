@@ -94,6 +94,8 @@ class WasmModule:
         imported = [i for i in self.imports if i.kind == 0]
         if index < len(imported):
             return self.types[imported[index].type_index]
+        if index - len(imported) >= len(self.functions):
+            raise CodeRejected(f"invalid wasm: function index {index} does not exist")
         return self.types[self.functions[index - len(imported)]]
 
 

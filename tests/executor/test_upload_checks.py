@@ -85,6 +85,15 @@ def test_memory_rules(memory: str, reason: str) -> None:
     assert reason in rejected(module(memory=memory))
 
 
+def test_an_export_of_a_missing_function() -> None:
+    """Found by fuzzing: the entry-point type check must not index past the functions."""
+    entries = '(func (export "deploy")) (export "call" (func 0))'
+    code = bytearray(module(entries=entries))
+    export_call = code.rindex(b"call") + 5  # its function index, right after kind 0
+    code[export_call] = 9
+    assert "function index 9 does not exist" in rejected(bytes(code))
+
+
 def test_memory_without_maximum_gets_64_pages() -> None:
     _, limits = check_code(module(memory='(import "env" "memory" (memory 2))'), True)
     assert limits == (2, 64)
