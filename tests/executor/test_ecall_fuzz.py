@@ -99,3 +99,27 @@ def test_upload_of_damaged_code(code: bytes, owner: bytes) -> None:
         runtime.upload_code(owner, code, True, TX)
     except (CodeRejected, DispatchFailure):
         assert runtime.state._data == before
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mutated([contract("erc20"), contract("flipper"), contract("cross")], 2), st.binary(max_size=40)
+)
+def test_damaged_code_that_uploads_also_runs_cleanly(code: bytes, data: bytes) -> None:
+    """Damage that survives the upload checks still instantiates and answers calls with a
+    result or a DispatchError, never a Python error."""
+    runtime = fuzz_cluster()[0]
+    try:
+        code_hash = runtime.upload_code(ALICE, code, True, TX).value
+    except (CodeRejected, DispatchFailure):
+        return
+    tx = args(gas_limit=10**11)
+    for constructor in (bytes.fromhex("ed4b9d1b"), NEW + data):
+        created = runtime.contract_instantiate(
+            code_hash, constructor, data, Mode.TRANSACTION, tx, TX
+        )
+        assert created.value.encode()
+        if created.value.ok and created.value.account is not None:
+            answered = runtime.contract_call(created.value.account, data, Mode.TRANSACTION, tx, TX)
+            assert answered.value.encode()
