@@ -5,6 +5,7 @@ import click
 from pinkpipe.app.bus_cmd import bus_group
 from pinkpipe.app.commands import config_group, validator_group
 from pinkpipe.app.inspect_cmds import inspect
+from pinkpipe.app.pink_cmd import pink
 from pinkpipe.app.relayer_cmd import relayer_command
 from pinkpipe.app.runner import run_command
 from pinkpipe.devnet.cli import devnet
@@ -22,6 +23,7 @@ cli.add_command(validator_group)
 cli.add_command(run_command)
 cli.add_command(devnet)
 cli.add_command(bus_group)
+cli.add_command(pink)
 
 
 def main() -> None:
