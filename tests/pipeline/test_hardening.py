@@ -1,0 +1,365 @@
+"""Regression tests for the breaks of issue 13, each against the real relayer and validator on
+a real nats-server and the devnet; each failed before the fix (commit 4f8b394).
+
+| break | what broke                                                   | test                     |
+|-------|--------------------------------------------------------------|--------------------------|
+| B1    | a second writer's message let a block go missing (raw gap)   | test_b1_...              |
+| B3    | a record proving fewer storage keys than required was taken  | test_b3_...              |
+| B4    | a forged verified record made a restarted validator skip     | test_b4_...              |
+| B5    | a junk raw stream stopped every chain                        | test_b5_...              |
+| B10   | records without a justification buffered without a bound     | test_b10_...             |
+| B12   | a forged KV checkpoint made the validator skip blocks         | test_b12_...             |
+| B14   | `validator status` said "running" after the validator failed | test_b14_...             |
+
+B2 is guarded by tests/pipeline/test_recovery.py, B13 by tests/bus/test_bus.py, B6 and B7 by
+tests/pipeline/test_outages.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+from click.testing import CliRunner
+
+from pinkpipe.app.cli import cli
+from pinkpipe.app.commands import run_validator
+from pinkpipe.app.config import Settings
+from pinkpipe.app.process import EXIT_INVALID_DATA
+from pinkpipe.bus import (
+    Bus,
+    BusError,
+    CheckpointStore,
+    msg_id,
+    raw_stream,
+    raw_subject,
+    verified_stream,
+    verified_subject,
+)
+from pinkpipe.bus.checkpoints import checkpoint_key
+from pinkpipe.bus.records import (
+    BootstrapRecord,
+    RawBlockRecord,
+    ValidatorCheckpoint,
+    ValidatorStatus,
+    decode_raw,
+    decode_verified,
+)
+from pinkpipe.bus.streams import MSG_ID
+from pinkpipe.chain.header import Header
+from pinkpipe.chain.keys import TIMESTAMP_NOW
+from pinkpipe.devnet.chain import DevChain
+from pinkpipe.devnet.config import DevnetConfig
+from pinkpipe.devnet.faults import Faults
+from pinkpipe.devnet.rpc import DevnetServer
+from pinkpipe.relayer.relayer import RelayerError
+from pinkpipe.services.validator import MAX_RECENT, ForeignRecord, InvalidData
+from pinkpipe.validator import LightClient
+from tests.pipeline_support import (
+    ensure_chain,
+    make_relayer,
+    make_settings,
+    make_validator,
+    nats_server_fixture,
+    read_stream,
+    running_pipeline,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+nats_url = nats_server_fixture()
+PERIOD = 16
+"""Justification period of the test chains: a batch ends every 16 blocks."""
+
+
+def dev_chain(name: str, blocks: int, faults: Faults | None = None) -> DevChain:
+    chain = DevChain(
+        DevnetConfig(chain_name=name, justification_period=PERIOD, faults=faults or Faults())
+    )
+    chain.produce(blocks)
+    return chain
+
+
+async def relay(settings: Settings, bus: Bus, node_url: str, upto: int) -> None:
+    """Run the relayer until it has published block `upto`, then stop it cleanly."""
+    stop = asyncio.Event()
+    relayer = make_relayer(settings, bus, node_url, stop)
+    task = asyncio.create_task(relayer.run())
+    await wait_for(lambda: task.done() or relayer.progress.published >= upto, 30, f"#{upto}")
+    stop.set()
+    await task
+
+
+async def raw_numbers(bus: Bus, genesis: bytes) -> list[tuple[int, int]]:
+    """(stream sequence, block number) of every decodable raw record."""
+    out = []
+    for m in await read_stream(bus, raw_stream(genesis), raw_subject(genesis)):
+        out.append((m.seq, decode_raw(m.data, "raw", m.seq).number))
+    return out
+
+
+async def verified_last_seq(bus: Bus, genesis: bytes) -> int:
+    """The verified stream's last sequence; 0 before the validator created it."""
+    try:
+        return await bus.last_seq(verified_stream(genesis))
+    except BusError:
+        return 0
+
+
+async def verified_numbers(bus: Bus, genesis: bytes) -> list[int]:
+    messages = await read_stream(bus, verified_stream(genesis), verified_subject(genesis))
+    return [decode_verified(m.data, "verified", m.seq).number for m in messages]
+
+
+async def validate_until(
+    settings: Settings, bus: Bus, done: Callable[[], Awaitable[bool]], timeout_s: float = 30
+) -> BaseException | None:
+    """Run the validator until it stops by itself or `done()` holds; its error, if any."""
+    stop = asyncio.Event()
+    service = await make_validator(settings, bus, stop)
+    task = asyncio.create_task(service.run())
+    deadline = time.monotonic() + timeout_s
+    while not task.done() and not await done() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    stop.set()
+    results = await asyncio.gather(task, return_exceptions=True)
+    return results[0] if isinstance(results[0], BaseException) else None
+
+
+async def test_b1_a_second_writer_stops_the_relayer_without_a_gap(nats_url: str) -> None:
+    total = 2000
+    chain = dev_chain("b1-second-writer", total)
+    genesis = chain.genesis_hash
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url)
+        bus = await Bus.connect(settings)
+        intruder = await Bus.connect(settings)
+        stop = asyncio.Event()
+        relayer = make_relayer(settings, bus, devnet.url, stop)
+        task = asyncio.create_task(relayer.run())
+        await wait_for(lambda: relayer.progress.published >= 300, 30, "#300 published")
+        ack = await intruder.js.publish(raw_subject(genesis), b'{"kind": "block", "forged": 1}')
+        await devnet.produce(5)  # in case the catch-up was already done: more to publish
+        await wait_for(
+            lambda: task.done() or relayer.progress.published >= total + 5, 30, "the relayer"
+        )
+        stop.set()
+        error = (await asyncio.gather(task, return_exceptions=True))[0]
+        assert isinstance(error, RelayerError), f"the relayer went on: {error!r}"
+        assert f"sequence {ack.seq} " in str(error) and "not written by this relayer" in str(error)
+        before = [number for seq, number in await raw_numbers_before(bus, genesis, ack.seq)]
+        assert before == list(range(len(before)))  # no block missing before the foreign one
+        assert len(before) > 300
+        await intruder.close()
+        await bus.close()
+
+
+async def raw_numbers_before(bus: Bus, genesis: bytes, seq: int) -> list[tuple[int, int]]:
+    messages = await read_stream(bus, raw_stream(genesis), raw_subject(genesis))
+    return [(m.seq, decode_raw(m.data, "raw", m.seq).number) for m in messages if m.seq < seq]
+
+
+async def test_b3_a_record_missing_a_required_storage_key_is_refused(nats_url: str) -> None:
+    chain = dev_chain("b3-keys", 40)
+    genesis = chain.genesis_hash
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
+        lying = make_settings(
+            nats_url, devnet.url, genesis=genesis.hex(), storage_keys=("0x" + TIMESTAMP_NOW.hex(),)
+        )
+        bus = await Bus.connect(settings)
+        lying_bus = await Bus.connect(lying)
+        await relay(lying, lying_bus, devnet.url, 40)
+        await lying_bus.close()
+
+        async def published() -> bool:
+            return await verified_last_seq(bus, genesis) > 0
+
+        error = await validate_until(settings, bus, published)
+        assert isinstance(error, InvalidData), f"validator went on: {error!r}"
+        assert error.number == 1 and "does not prove the required storage key" in str(error)
+        assert await verified_numbers(bus, genesis) == []
+        await bus.close()
+
+
+async def test_b4_a_forged_verified_record_stops_the_restarted_validator(nats_url: str) -> None:
+    chain = dev_chain("b4-verified-tail", 64)
+    genesis = chain.genesis_hash
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
+        bus = await Bus.connect(settings)
+        async with running_pipeline(settings, bus, devnet.url) as pipeline:
+            await pipeline.wait_verified(64, 30)
+        last = (await read_stream(bus, verified_stream(genesis), verified_subject(genesis)))[-1]
+        real = decode_verified(last.data, "verified", last.seq)
+        forged = real.model_copy(update={"number": 80, "hash": os.urandom(32)})
+        ack = await bus.js.publish(
+            verified_subject(genesis),
+            forged.to_bytes(),
+            headers={MSG_ID: msg_id(genesis, 80, forged.hash)},
+        )
+        await devnet.produce(40)
+        await relay(settings, bus, devnet.url, 104)
+
+        async def went_on() -> bool:
+            return await verified_last_seq(bus, genesis) > ack.seq
+
+        error = await validate_until(settings, bus, went_on)
+        assert isinstance(error, ForeignRecord), f"validator went on: {error!r}"
+        assert f"sequence {ack.seq} holds #80" in str(error)
+        assert "verified #65" in str(error)
+        assert await verified_numbers(bus, genesis) == [*range(1, 65), 80]
+        await bus.close()
+
+
+async def test_b5_a_junk_raw_stream_stops_only_itself(nats_url: str) -> None:
+    chain = dev_chain("b5-junk", 48)
+    genesis = chain.genesis_hash
+    junk = os.urandom(32)
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url)  # every chain on the bus
+        bus = await Bus.connect(settings)
+        await ensure_chain(bus, junk)
+        await bus.js.publish(raw_subject(junk), b"junk")
+        await bus.js.add_stream(name="PINKPIPE_RAW_not_a_chain", subjects=["junk.b5"])
+        async with running_pipeline(settings, bus, devnet.url) as pipeline:
+            await wait_for(
+                lambda: (
+                    genesis in pipeline.validator.chains
+                    and pipeline.validator.chains[genesis].progress.finalized >= 48
+                ),
+                30,
+                "the real chain verified",
+            )
+            assert isinstance(pipeline.validator.failed.get(junk), InvalidData)
+            assert genesis not in pipeline.validator.failed
+        assert await verified_numbers(bus, genesis) == list(range(1, 49))
+        await bus.js.delete_stream("PINKPIPE_RAW_not_a_chain")
+        await bus.close()
+
+
+async def test_b10_buffered_bytes_without_a_justification_are_bounded(nats_url: str) -> None:
+    blocks = 1200  # ~1.2k records of ~1.5 KB, one justification at the end: over 1 MiB
+    chain = DevChain(DevnetConfig(chain_name="b10-buffer", justification_period=10_000))
+    chain.produce(blocks)
+    genesis = chain.genesis_hash
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(
+            nats_url, devnet.url, genesis=genesis.hex(), validator_max_buffer_bytes=1024 * 1024
+        )
+        bus = await Bus.connect(settings)
+        await relay(settings, bus, devnet.url, blocks)
+
+        async def published() -> bool:
+            return await verified_last_seq(bus, genesis) > 0
+
+        error = await validate_until(settings, bus, published)
+        assert isinstance(error, InvalidData), f"validator went on: {error!r}"
+        assert "validator_max_buffer_bytes = 1048576" in str(error)
+        assert error.number is not None and error.number < blocks
+        assert await verified_numbers(bus, genesis) == []
+        await bus.close()
+
+
+def forged_checkpoint(raw: list[tuple[int, BootstrapRecord | RawBlockRecord]], upto: int) -> bytes:
+    """What an attacker who can read the raw stream can write: a light client taken to #`upto`
+    by the justifications alone, without checking a single proof or body."""
+    bootstrap = raw[0][1]
+    assert isinstance(bootstrap, BootstrapRecord)
+    client = LightClient.from_genesis_proof(
+        bootstrap.header,
+        bootstrap.proof,
+        genesis_hash=bootstrap.genesis_hash,
+        max_recent=MAX_RECENT,
+    )
+    batch: list[Header] = []
+    for seq, record in raw[1:]:
+        assert isinstance(record, RawBlockRecord)
+        batch.append(Header.decode(record.header))
+        if record.justification is not None:
+            client.import_batch(batch, record.justification)
+            batch = []
+        if record.number == upto:
+            finalized = client.finalized
+            assert finalized.number == upto
+            return ValidatorCheckpoint(
+                raw_seq=seq,
+                verified_seq=0,
+                number=upto,
+                hash=finalized.hash,
+                state=client.to_bytes(),
+            ).to_bytes()
+    raise AssertionError(f"no justified block #{upto} in the raw stream")
+
+
+@pytest.mark.parametrize("signed_by", [None, b"\x01" * 32], ids=["unsigned", "another-secret"])
+async def test_b12_a_forged_kv_checkpoint_does_not_skip_blocks(
+    nats_url: str, signed_by: bytes | None
+) -> None:
+    bad, forged_at, total = 20, 80, 96
+    chain = dev_chain(f"b12-forged-{signed_by is None}", total, Faults(bad_body_at=bad))
+    genesis = chain.genesis_hash
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
+        bus = await Bus.connect(settings)
+        await relay(settings, bus, devnet.url, total)
+        raw = [
+            (m.seq, decode_raw(m.data, "raw", m.seq))
+            for m in await read_stream(bus, raw_stream(genesis), raw_subject(genesis))
+        ]
+        payload = forged_checkpoint(raw, forged_at)
+        store = await CheckpointStore.open(bus, signed_by or b"")
+        if signed_by is None:
+            await store.kv.put(checkpoint_key(genesis), payload)
+        else:
+            await store.save(genesis, payload)
+
+        async def went_on() -> bool:
+            return await verified_last_seq(bus, genesis) > bad
+
+        error = await validate_until(settings, bus, went_on)
+        assert isinstance(error, InvalidData), f"validator went on: {error!r}"
+        assert error.number == bad, str(error)
+        assert await verified_numbers(bus, genesis) == list(range(1, bad))
+        await bus.close()
+
+
+async def test_b14_status_reflects_a_failed_exit_and_its_age(nats_url: str) -> None:
+    bad = 20
+    chain = dev_chain("b14-status", 48, Faults(bad_body_at=bad))
+    genesis = chain.genesis_hash
+    async with DevnetServer(chain) as devnet:
+        settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
+        bus = await Bus.connect(settings)
+        await relay(settings, bus, devnet.url, 48)
+        assert await run_validator(settings, asyncio.Event()) == EXIT_INVALID_DATA
+        shown = await status_output(nats_url, genesis)
+        assert f"chain 0x{genesis.hex()}: failed" in shown, shown
+        assert f"last error  invalid block #{bad}" in shown, shown
+        assert "updated     0s ago" in shown or "updated     1s ago" in shown, shown
+
+        store = await CheckpointStore.open(bus, b"")
+        stale = ValidatorStatus(
+            state="running",
+            finalized_number=16,
+            finalized_hash=chain.block_hash(16),
+            set_id=0,
+            raw_seq=17,
+            verified_blocks=16,
+            updated_at=time.time() - 120,
+        )
+        await store.save_status(genesis, stale.to_bytes())
+        shown = await status_output(nats_url, genesis)
+        assert "running? (no update for 120s" in shown and "probably killed" in shown, shown
+        await bus.close()
+
+
+async def status_output(nats_url: str, genesis: bytes) -> str:
+    args = ["validator", "status", "--nats", nats_url, "--genesis", genesis.hex()]
+    result = await asyncio.to_thread(CliRunner().invoke, cli, args)
+    assert result.exit_code == 0, result.output
+    return result.output
