@@ -63,6 +63,16 @@ def make_relayer(settings: Settings, bus: Bus, node_url: str, stop: asyncio.Even
     return Relayer(settings.section(RelayerSettings), bus, node_url, stop)
 
 
+async def relay(settings: Settings, bus: Bus, node_url: str, upto: int) -> None:
+    """Run a relayer until it has published block `upto` (or stopped), then stop it."""
+    stop = asyncio.Event()
+    relayer = make_relayer(settings, bus, node_url, stop)
+    task = asyncio.create_task(relayer.run())
+    await wait_for(lambda: task.done() or relayer.progress.published >= upto, 30, f"#{upto}")
+    stop.set()
+    await task
+
+
 async def make_validator(settings: Settings, bus: Bus, stop: asyncio.Event) -> ValidatorService:
     store = await CheckpointStore.open(bus, load_secret(settings.validator_secret_path))
     return ValidatorService(settings.section(ValidatorSettings), bus, store, stop)

@@ -56,7 +56,7 @@ from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.faults import Faults
 from pinkpipe.devnet.rpc import DevnetServer
 from pinkpipe.relayer.relayer import RelayerError
-from pinkpipe.services.validator import MAX_RECENT, ForeignRecord, InvalidData
+from pinkpipe.services.validator import MAX_RECENT, ForeignRecord, InvalidData, ValidatorService
 from pinkpipe.validator import LightClient
 from tests.pipeline_support import (
     ensure_chain,
@@ -65,6 +65,7 @@ from tests.pipeline_support import (
     make_validator,
     nats_server_fixture,
     read_stream,
+    relay,
     running_pipeline,
     wait_for,
 )
@@ -84,24 +85,6 @@ def dev_chain(name: str, blocks: int, faults: Faults | None = None) -> DevChain:
     return chain
 
 
-async def relay(settings: Settings, bus: Bus, node_url: str, upto: int) -> None:
-    """Run the relayer until it has published block `upto`, then stop it cleanly."""
-    stop = asyncio.Event()
-    relayer = make_relayer(settings, bus, node_url, stop)
-    task = asyncio.create_task(relayer.run())
-    await wait_for(lambda: task.done() or relayer.progress.published >= upto, 30, f"#{upto}")
-    stop.set()
-    await task
-
-
-async def raw_numbers(bus: Bus, genesis: bytes) -> list[tuple[int, int]]:
-    """(stream sequence, block number) of every decodable raw record."""
-    out = []
-    for m in await read_stream(bus, raw_stream(genesis), raw_subject(genesis)):
-        out.append((m.seq, decode_raw(m.data, "raw", m.seq).number))
-    return out
-
-
 async def verified_last_seq(bus: Bus, genesis: bytes) -> int:
     """The verified stream's last sequence; 0 before the validator created it."""
     try:
@@ -117,8 +100,8 @@ async def verified_numbers(bus: Bus, genesis: bytes) -> list[int]:
 
 async def validate_until(
     settings: Settings, bus: Bus, done: Callable[[], Awaitable[bool]], timeout_s: float = 30
-) -> BaseException | None:
-    """Run the validator until it stops by itself or `done()` holds; its error, if any."""
+) -> tuple[BaseException | None, ValidatorService]:
+    """Run the validator until it stops by itself or `done()` holds: (its error, itself)."""
     stop = asyncio.Event()
     service = await make_validator(settings, bus, stop)
     task = asyncio.create_task(service.run())
@@ -126,8 +109,8 @@ async def validate_until(
     while not task.done() and not await done() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     stop.set()
-    results = await asyncio.gather(task, return_exceptions=True)
-    return results[0] if isinstance(results[0], BaseException) else None
+    result = (await asyncio.gather(task, return_exceptions=True))[0]
+    return (result if isinstance(result, BaseException) else None), service
 
 
 async def test_b1_a_second_writer_stops_the_relayer_without_a_gap(nats_url: str) -> None:
@@ -179,7 +162,7 @@ async def test_b3_a_record_missing_a_required_storage_key_is_refused(nats_url: s
         async def published() -> bool:
             return await verified_last_seq(bus, genesis) > 0
 
-        error = await validate_until(settings, bus, published)
+        error, _ = await validate_until(settings, bus, published)
         assert isinstance(error, InvalidData), f"validator went on: {error!r}"
         assert error.number == 1 and "does not prove the required storage key" in str(error)
         assert await verified_numbers(bus, genesis) == []
@@ -196,11 +179,11 @@ async def test_b4_a_forged_verified_record_stops_the_restarted_validator(nats_ur
             await pipeline.wait_verified(64, 30)
         last = (await read_stream(bus, verified_stream(genesis), verified_subject(genesis)))[-1]
         real = decode_verified(last.data, "verified", last.seq)
-        forged = real.model_copy(update={"number": 80, "hash": os.urandom(32)})
+        forged = real.model_copy(update={"number": 88, "hash": os.urandom(32)})
         ack = await bus.js.publish(
             verified_subject(genesis),
             forged.to_bytes(),
-            headers={MSG_ID: msg_id(genesis, 80, forged.hash)},
+            headers={MSG_ID: msg_id(genesis, 88, forged.hash)},
         )
         await devnet.produce(40)
         await relay(settings, bus, devnet.url, 104)
@@ -208,11 +191,13 @@ async def test_b4_a_forged_verified_record_stops_the_restarted_validator(nats_ur
         async def went_on() -> bool:
             return await verified_last_seq(bus, genesis) > ack.seq
 
-        error = await validate_until(settings, bus, went_on)
+        error, service = await validate_until(settings, bus, went_on)
+        # before the fix, #65..#87 were taken as published and the checkpoint moved to #80
+        assert service.chains[genesis].progress.finalized == 64
+        assert await verified_numbers(bus, genesis) == [*range(1, 65), 88]
         assert isinstance(error, ForeignRecord), f"validator went on: {error!r}"
-        assert f"sequence {ack.seq} holds #80" in str(error)
+        assert f"sequence {ack.seq} holds #88" in str(error)
         assert "verified #65" in str(error)
-        assert await verified_numbers(bus, genesis) == [*range(1, 65), 80]
         await bus.close()
 
 
@@ -257,7 +242,7 @@ async def test_b10_buffered_bytes_without_a_justification_are_bounded(nats_url: 
         async def published() -> bool:
             return await verified_last_seq(bus, genesis) > 0
 
-        error = await validate_until(settings, bus, published)
+        error, _ = await validate_until(settings, bus, published)
         assert isinstance(error, InvalidData), f"validator went on: {error!r}"
         assert "validator_max_buffer_bytes = 1048576" in str(error)
         assert error.number is not None and error.number < blocks
@@ -321,7 +306,7 @@ async def test_b12_a_forged_kv_checkpoint_does_not_skip_blocks(
         async def went_on() -> bool:
             return await verified_last_seq(bus, genesis) > bad
 
-        error = await validate_until(settings, bus, went_on)
+        error, _ = await validate_until(settings, bus, went_on)
         assert isinstance(error, InvalidData), f"validator went on: {error!r}"
         assert error.number == bad, str(error)
         assert await verified_numbers(bus, genesis) == list(range(1, bad))
