@@ -125,7 +125,7 @@ class Relayer:
         except NodeError as e:
             raise RelayerError(str(e)) from None
         finally:
-            if self._publisher is not None:
+            if self._publisher is not None and self.bus.nc.is_connected:
                 with contextlib.suppress(BusError):
                     await self._publisher.flush()
                 await self._publisher.close()
@@ -315,6 +315,7 @@ class Relayer:
         check_after: int | None = None
         while not self.stop.is_set():
             try:
+                self.bus.check_outage()
                 if self._publisher is None:
                     await self._resync(check_after)
                     check_after = None
