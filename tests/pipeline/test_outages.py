@@ -187,9 +187,11 @@ async def test_b6_a_long_nats_outage_is_waited_out(
         await bus.close()
     await nats.stop()
     assert_no_traceback(stages[1].logs(), caplog.records)
-    for service in stages[1].services:  # each process saw the outage and came back
-        assert ": reconnected after" in service.logs(), service.logs()
-    assert any(": reconnected after" in r.getMessage() for r in caplog.records)
+    for service in stages[1].services:  # each saw the outage, said so briefly, came back
+        logs = service.logs()
+        assert ": reconnected" in logs, logs
+        assert logs.count("Connect call failed") <= OUTAGE_S // 10 + 2, logs
+    assert any(": reconnected" in r.getMessage() for r in caplog.records)
 
 
 async def test_b6_an_outage_over_the_limit_stops_with_one_line(
@@ -256,7 +258,7 @@ async def test_b7_a_relayer_giving_up_on_a_dead_node_leaves_no_traceback(tmp_pat
     logs = relayer.logs()
     assert 0 < published < 4000, logs
     assert_no_traceback(logs, [])
-    errors = [line for line in logs.splitlines() if " ERROR pinkpipe:" in line]
+    errors = [line for line in logs.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "relayer stopped" in errors[0], logs
 
 
