@@ -1,18 +1,23 @@
 """Regression tests for the breaks of issue 13, each against the real relayer and validator on
-a real nats-server and the devnet; each failed before the fix (commit 4f8b394).
+a real nats-server and the devnet; each fails on commit 4f8b394 (before the fixes).
 
-| break | what broke                                                   | test                     |
-|-------|--------------------------------------------------------------|--------------------------|
-| B1    | a second writer's message let a block go missing (raw gap)   | test_b1_...              |
-| B3    | a record proving fewer storage keys than required was taken  | test_b3_...              |
-| B4    | a forged verified record made a restarted validator skip     | test_b4_...              |
-| B5    | a junk raw stream stopped every chain                        | test_b5_...              |
-| B10   | records without a justification buffered without a bound     | test_b10_...             |
-| B12   | a forged KV checkpoint made the validator skip blocks         | test_b12_...             |
-| B14   | `validator status` said "running" after the validator failed | test_b14_...             |
+- B1, a second writer's message let a block go missing from the raw stream:
+  test_b1_a_second_writer_stops_the_relayer_without_a_gap
+- B3, a record proving fewer storage keys than configured was verified:
+  test_b3_a_record_missing_a_required_storage_key_is_refused
+- B4, a forged verified record made a restarted validator skip blocks and checkpoint past them:
+  test_b4_a_forged_verified_record_stops_the_restarted_validator
+- B5, a junk raw stream stopped every chain:
+  test_b5_a_junk_raw_stream_stops_only_itself
+- B10, records without a justification were buffered without a byte bound:
+  test_b10_buffered_bytes_without_a_justification_are_bounded
+- B12, a forged KV checkpoint (unsigned, or signed with another secret) skipped blocks:
+  test_b12_a_forged_kv_checkpoint_does_not_skip_blocks
+- B14, `validator status` said "running" after the validator failed:
+  test_b14_status_reflects_a_failed_exit_and_its_age
 
-B2 is guarded by tests/pipeline/test_recovery.py, B13 by tests/bus/test_bus.py, B6 and B7 by
-tests/pipeline/test_outages.py.
+Elsewhere: B2 tests/pipeline/test_recovery.py, B13 tests/bus/test_bus.py, B6 and B7
+tests/pipeline/test_outages.py, B7 also tests/relayer/test_rpc_futures.py.
 """
 
 from __future__ import annotations
