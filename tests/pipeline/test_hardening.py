@@ -75,7 +75,7 @@ from tests.pipeline_support import (
     wait_for,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 nats_url = nats_server_fixture()
 PERIOD = 16

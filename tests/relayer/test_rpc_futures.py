@@ -15,6 +15,8 @@ from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
 from pinkpipe.relayer.rpc import RpcClient, RpcTransportError
 
+pytestmark = pytest.mark.integration
+
 
 async def test_a_send_on_a_dead_connection_leaves_no_unretrieved_future() -> None:
     loop = asyncio.get_running_loop()
