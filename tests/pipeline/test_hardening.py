@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -330,7 +331,8 @@ async def test_b14_status_reflects_a_failed_exit_and_its_age(nats_url: str) -> N
         shown = await status_output(nats_url, genesis)
         assert f"chain 0x{genesis.hex()}: failed" in shown, shown
         assert f"last error  invalid block #{bad}" in shown, shown
-        assert "updated     0s ago" in shown or "updated     1s ago" in shown, shown
+        age = re.search(r"updated +(\d+)s ago", shown)
+        assert age is not None and int(age.group(1)) <= 5, shown
 
         store = await CheckpointStore.open(bus, b"")
         stale = ValidatorStatus(
