@@ -222,9 +222,10 @@ async def test_b5_a_junk_raw_stream_stops_only_itself(nats_url: str) -> None:
                 lambda: (
                     genesis in pipeline.validator.chains
                     and pipeline.validator.chains[genesis].progress.finalized >= 48
+                    and junk in pipeline.validator.failed
                 ),
                 30,
-                "the real chain verified",
+                "the real chain verified and the junk one stopped",
             )
             assert isinstance(pipeline.validator.failed.get(junk), InvalidData)
             assert genesis not in pipeline.validator.failed
