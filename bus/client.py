@@ -106,7 +106,7 @@ async def connect_nats(settings: BusSettings, name: str, clock: OutageClock) -> 
     nc = NatsClient()
 
     async def on_error(e: Exception) -> None:
-        if not nc.is_connected and not clock.report_due():  # one line per failed reconnect
+        if not nc.is_connected and not clock.report_due():  # not every failed reconnect
             return
         log.warning("NATS %s: %s", shown, mask_url(describe(e)))
 

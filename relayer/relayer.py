@@ -125,9 +125,10 @@ class Relayer:
         except NodeError as e:
             raise RelayerError(str(e)) from None
         finally:
-            if self._publisher is not None and self.bus.nc.is_connected:
-                with contextlib.suppress(BusError):
-                    await self._publisher.flush()
+            if self._publisher is not None:
+                if self.bus.nc.is_connected:  # acks cannot come during an outage
+                    with contextlib.suppress(BusError):
+                        await self._publisher.flush()
                 await self._publisher.close()
             await self.node.close()
             if self._names is not None:  # its thread holds a node connection: let it end
