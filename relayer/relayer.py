@@ -246,6 +246,7 @@ class Relayer:
             self.bus.max_payload,
             window=self.bus.settings.publish_window,
             stream_last_seq=await self.bus.last_seq(stream),
+            check_alive=self.bus.check_outage,
         )
         self._remember(self._position.number, self._position.hash)
         self.progress.published = self._position.number

@@ -354,6 +354,7 @@ class ChainValidator:
             self.bus.max_payload,
             window=self.bus.settings.publish_window,
             stream_last_seq=await self.bus.last_seq(stream),
+            check_alive=self.bus.check_outage,
         )
 
     # -- records ---------------------------------------------------------------------------
@@ -656,6 +657,8 @@ class ValidatorService:
         configured = self.settings.genesis_bytes
         if configured is not None:
             return [configured]
+        if not self.bus.nc.is_connected:  # listed again once NATS answers
+            return []
         try:
             return await self.bus.chains()
         except BusError as e:
