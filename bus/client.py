@@ -61,6 +61,35 @@ def describe(error: BaseException) -> str:
     return text if text.startswith(type(error).__name__) else f"{type(error).__name__}: {text}"
 
 
+@dataclass
+class OutageClock:
+    """When the connection went down (None while it is up), set by the client's callbacks:
+    the outage limit counts from the disconnection, not from when a service noticed it, and
+    the client's reconnect failures are logged once per OUTAGE_REPORT_S instead of each."""
+
+    down_since: float | None = None
+    reported_at: float = 0.0
+
+    def down(self) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+
+    def up(self) -> None:
+        self.down_since = None
+        self.reported_at = 0.0
+
+    def lasted(self) -> float:
+        return 0.0 if self.down_since is None else time.monotonic() - self.down_since
+
+    def report_due(self) -> bool:
+        """True at most once per OUTAGE_REPORT_S while the connection is down."""
+        now = time.monotonic()
+        if self.down_since is not None and now - self.reported_at < OUTAGE_REPORT_S:
+            return False
+        self.reported_at = now
+        return True
+
+
 @dataclass(frozen=True)
 class StoredMessage:
     seq: int
@@ -68,7 +97,7 @@ class StoredMessage:
     msg_id: str | None
 
 
-async def connect_nats(settings: BusSettings, name: str) -> NatsClient:
+async def connect_nats(settings: BusSettings, name: str, clock: OutageClock) -> NatsClient:
     """A client that keeps reconnecting once connected, but gives up on a server it cannot
     reach at all within `nats_connect_timeout_s` (nats-py would retry the first connection
     forever, silently). Credentials never appear in a log line or an error."""
@@ -77,14 +106,18 @@ async def connect_nats(settings: BusSettings, name: str) -> NatsClient:
     nc = NatsClient()
 
     async def on_error(e: Exception) -> None:
+        if not nc.is_connected and not clock.report_due():  # not every failed reconnect
+            return
         log.warning("NATS %s: %s", shown, mask_url(describe(e)))
 
     async def on_disconnected() -> None:
         if nc.is_reconnecting:  # not on a deliberate close
+            clock.down()
             log.warning("NATS %s: disconnected; reconnecting", shown)
 
     async def on_reconnected() -> None:
-        log.info("NATS %s: reconnected", shown)
+        log.info("NATS %s: reconnected after %.1fs", shown, clock.lasted())
+        clock.up()
 
     options: dict[str, object] = {
         "servers": [u.strip() for u in url.split(",")],
@@ -129,15 +162,19 @@ async def _close_quietly(nc: NatsClient) -> None:
 class Bus:
     """A NATS connection with the chain streams, KV buckets and message look-ups."""
 
-    def __init__(self, nc: NatsClient, settings: BusSettings) -> None:
+    def __init__(
+        self, nc: NatsClient, settings: BusSettings, clock: OutageClock | None = None
+    ) -> None:
         self.nc = nc
         self.settings = settings
+        self.clock = clock or OutageClock()
         self.js: JetStreamContext = nc.jetstream(timeout=10)
         self.url = mask_url(settings.effective_nats_url)
 
     @classmethod
     async def connect(cls, settings: BusSettings, name: str = "pinkpipe") -> Bus:
-        return cls(await connect_nats(settings, name), settings)
+        clock = OutageClock()
+        return cls(await connect_nats(settings, name, clock), settings, clock)
 
     async def close(self) -> None:
         """Drain when connected (pending publishes go out); otherwise just close."""
@@ -164,35 +201,43 @@ class Bus:
         except (nats.errors.Error, TimeoutError, OSError) as e:
             raise BusError(f"{what}: {mask_url(describe(e))}") from None
 
+    def check_outage(self) -> None:
+        """Raise `BusUnavailable` once the connection has been down for longer than
+        `nats_outage_limit_s` (0: never); a service calls it wherever it may sit idle."""
+        limit = self.settings.nats_outage_limit_s
+        if self.nc.is_closed:
+            raise BusUnavailable(f"NATS at {self.url}: the connection is closed")
+        if self.nc.is_connected:
+            return
+        self.clock.down()  # a disconnection the callback has not reported yet
+        lasted = self.clock.lasted()
+        if limit and lasted >= limit:
+            raise BusUnavailable(
+                f"NATS at {self.url} unreachable for {lasted:.0f}s "
+                f"(nats_outage_limit_s = {limit:g}); stopping"
+            )
+
     async def wait_connected(self, stop: asyncio.Event | None = None) -> None:
         """Return once the connection is up (at once, usually). During an outage, log every
-        OUTAGE_REPORT_S and raise `BusUnavailable` after `nats_outage_limit_s` (0: never)."""
+        OUTAGE_REPORT_S and raise `BusUnavailable` once it has lasted `nats_outage_limit_s`."""
         if self.nc.is_connected:
             return
         limit = self.settings.nats_outage_limit_s
-        started = time.monotonic()
-        reported = started
+        reported = time.monotonic()
         while not self.nc.is_connected:
-            if self.nc.is_closed:
-                raise BusUnavailable(f"NATS at {self.url}: the connection is closed")
+            self.check_outage()
             if stop is not None and stop.is_set():
                 return
-            now = time.monotonic()
-            if limit and now - started >= limit:
-                raise BusUnavailable(
-                    f"NATS at {self.url} unreachable for {now - started:.0f}s "
-                    f"(nats_outage_limit_s = {limit:g}); stopping"
-                )
-            if now - reported >= OUTAGE_REPORT_S:
-                reported = now
+            if time.monotonic() - reported >= OUTAGE_REPORT_S:
+                reported = time.monotonic()
                 log.warning(
                     "NATS at %s unreachable for %.0fs; waiting%s",
                     self.url,
-                    now - started,
+                    self.clock.lasted(),
                     f" (gives up after {limit:g}s)" if limit else "",
                 )
             await asyncio.sleep(0.2)
-        log.info("NATS at %s reachable again after %.1fs", self.url, time.monotonic() - started)
+        log.info("NATS at %s reachable again", self.url)
 
     async def ensure_stream(self, spec: StreamSpec, *, owner: bool) -> None:
         """The owner creates the stream or brings its limits up to date; anyone else only

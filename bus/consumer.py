@@ -105,6 +105,7 @@ class OrderedConsumer:
     async def next_batch(self, timeout_s: float = 1.0) -> list[Delivery]:
         """The next messages in order (empty when none arrived within `timeout_s`). An outage
         is waited out here (see `Bus.wait_connected`) and the consumer re-created after it."""
+        self.bus.check_outage()
         if self._sub is None:
             await self.start(self.last_seq)
         assert self._sub is not None

@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import nats
@@ -39,6 +41,9 @@ from pinkpipe.bus.streams import (
     STORAGE_FULL,
     WRONG_LAST_SEQUENCE,
 )
+
+ACK_CHECK_S = 1.0
+"""How often a wait for an ack asks `check_alive` whether to go on waiting."""
 
 
 class PublishRefused(BusError):
@@ -68,9 +73,11 @@ class OrderedPublisher:
         window: int = 512,
         ack_timeout_s: float = 10.0,
         stream_last_seq: int | None = None,
+        check_alive: Callable[[], None] | None = None,
     ) -> None:
         """`last_seq`: the subject's last message (0: none); `stream_last_seq`: the stream's
-        sequence counter, higher when messages after the last one were deleted."""
+        sequence counter, higher when messages after the last one were deleted;
+        `check_alive` raises a `BusError` to stop waiting for acks (`Bus.check_outage`)."""
         self.nc = nc
         self.stream = stream
         self.subject = subject
@@ -82,6 +89,7 @@ class OrderedPublisher:
         self.max_record = max_payload - HEADER_ROOM
         self.window = window
         self.ack_timeout_s = ack_timeout_s
+        self.check_alive = check_alive
         self._pending: deque[tuple[int, str, asyncio.Future[PubAck]]] = deque()
         self._futures: dict[str, asyncio.Future[PubAck]] = {}
         self._inbox = ""
@@ -145,7 +153,7 @@ class OrderedPublisher:
     async def _await_oldest(self) -> None:
         seq, message_id, future = self._pending[0]
         try:
-            ack = await asyncio.wait_for(asyncio.shield(future), self.ack_timeout_s)
+            ack = await self._ack(future)
         except TimeoutError:
             self._abandon()
             raise BusError(
@@ -173,6 +181,20 @@ class OrderedPublisher:
                 + (" (a duplicate of an earlier message)" if ack.duplicate else "")
             )
         self.acked_seq = seq
+
+    async def _ack(self, future: asyncio.Future[PubAck]) -> PubAck:
+        """The ack within `ack_timeout_s`, waited for in slices so that an outage over the
+        bus's limit ends the wait at once rather than after the whole timeout."""
+        deadline = time.monotonic() + self.ack_timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), min(ACK_CHECK_S, left))
+            except TimeoutError:
+                if self.check_alive is not None:
+                    self.check_alive()
 
     def _abandon(self) -> None:
         """Forget every unacknowledged message, retrieving the outcome of those already

@@ -121,8 +121,9 @@ class Relayer:
             raise RelayerError(str(e)) from None
         finally:
             if self._publisher is not None:
-                with contextlib.suppress(BusError):
-                    await self._publisher.flush()
+                if self.bus.nc.is_connected:  # acks cannot come during an outage
+                    with contextlib.suppress(BusError):
+                        await self._publisher.flush()
                 await self._publisher.close()
             await self.node.close()
             if self._names is not None:  # its thread holds a node connection: let it end
@@ -240,6 +241,7 @@ class Relayer:
             self.bus.max_payload,
             window=self.bus.settings.publish_window,
             stream_last_seq=await self.bus.last_seq(stream),
+            check_alive=self.bus.check_outage,
         )
         self._remember(self._position.number, self._position.hash)
         self.progress.published = self._position.number
@@ -310,6 +312,7 @@ class Relayer:
         check_after: int | None = None
         while not self.stop.is_set():
             try:
+                self.bus.check_outage()
                 if self._publisher is None:
                     await self._resync(check_after)
                     check_after = None

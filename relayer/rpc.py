@@ -195,14 +195,30 @@ class RpcClient:
             "params": list(params),
         }, future
 
-    async def _send(self, payload: Any) -> None:
+    async def _send(self, payload: Any, futures: Sequence[asyncio.Future[Any]]) -> None:
+        """Send one request (or batch) whose answers `futures` await. If the send fails or
+        is cancelled, nobody will await them: they are withdrawn and collected, so a dying
+        connection leaves no "Future exception was never retrieved" behind."""
         assert self._ws is not None
         try:
             await self._ws.send(json.dumps(payload, separators=(",", ":")))
         except (OSError, websockets.exceptions.WebSocketException) as e:
+            self._withdraw(futures)
             error = RpcTransportError(f"cannot send to {self.url}: {e}")
             self._fail_all(error)
             raise error from None
+        except BaseException:
+            self._withdraw(futures)
+            raise
+
+    def _withdraw(self, futures: Sequence[asyncio.Future[Any]]) -> None:
+        withdrawn = {id(f) for f in futures}
+        for request_id in [i for i, (_, f) in self._pending.items() if id(f) in withdrawn]:
+            del self._pending[request_id]
+        for future in futures:
+            if future.done() and not future.cancelled():
+                future.exception()
+            future.cancel()
 
     async def _wait(self, futures: Sequence[asyncio.Future[Any]], what: str) -> None:
         try:
@@ -214,7 +230,7 @@ class RpcClient:
 
     async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         request, future = self._request(method, params)
-        await self._send(request)
+        await self._send(request, [future])
         await self._wait([future], method)
         return future.result()
 
@@ -226,7 +242,7 @@ class RpcClient:
         if not calls:
             return []
         requests, futures = zip(*(self._request(m, p) for m, p in calls), strict=True)
-        await self._send(list(requests))
+        await self._send(list(requests), futures)
         await self._wait(futures, f"batch of {len(calls)} ({calls[0][0]}, ...)")
         out: list[Any] = []
         for future in futures:

@@ -49,6 +49,7 @@ from pinkpipe.bus import (
     verified_stream,
     verified_subject,
 )
+from pinkpipe.bus.client import describe
 from pinkpipe.bus.records import (
     BootstrapRecord,
     RawBlockRecord,
@@ -363,6 +364,7 @@ class ChainValidator:
             self.bus.max_payload,
             window=self.bus.settings.publish_window,
             stream_last_seq=await self.bus.last_seq(stream),
+            check_alive=self.bus.check_outage,
         )
 
     # -- records ---------------------------------------------------------------------------
@@ -593,10 +595,13 @@ class ChainValidator:
             updated_at=time.time(),
         )
         self._status_at = time.monotonic()
+        if not self.bus.nc.is_connected:
+            log.warning("chain %s: cannot write the validator status: NATS unreachable", self.label)
+            return
         try:
             await asyncio.wait_for(self.store.save_status(self.genesis, status.to_bytes()), 5)
         except (BusError, TimeoutError) as e:
-            log.warning("chain %s: cannot write the validator status: %s", self.label, e)
+            log.warning("chain %s: cannot write the validator status: %s", self.label, describe(e))
 
 
 def _one_line(error: BaseException) -> str:
@@ -630,6 +635,7 @@ class ValidatorService:
         tasks: dict[bytes, asyncio.Task[None]] = {}
         try:
             while not self.stop.is_set():
+                self.bus.check_outage()
                 for genesis in await self._wanted():
                     if genesis not in tasks:
                         validator = ChainValidator(
@@ -661,6 +667,8 @@ class ValidatorService:
         configured = self.settings.genesis_bytes
         if configured is not None:
             return [configured]
+        if not self.bus.nc.is_connected:  # listed again once NATS answers
+            return []
         try:
             return await self.bus.chains()
         except BusError as e:

@@ -7,6 +7,7 @@ to the devnet over real WebSocket JSON-RPC.
 from __future__ import annotations
 
 import asyncio
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -61,6 +62,16 @@ def make_settings(nats_url: str, node_url: str | None = None, **overrides: Any) 
 
 def make_relayer(settings: Settings, bus: Bus, node_url: str, stop: asyncio.Event) -> Relayer:
     return Relayer(settings.section(RelayerSettings), bus, node_url, stop)
+
+
+async def relay(settings: Settings, bus: Bus, node_url: str, upto: int) -> None:
+    """Run a relayer until it has published block `upto` (or stopped), then stop it."""
+    stop = asyncio.Event()
+    relayer = make_relayer(settings, bus, node_url, stop)
+    task = asyncio.create_task(relayer.run())
+    await wait_for(lambda: task.done() or relayer.progress.published >= upto, 30, f"#{upto}")
+    stop.set()
+    await task
 
 
 async def make_validator(settings: Settings, bus: Bus, stop: asyncio.Event) -> ValidatorService:
@@ -159,3 +170,40 @@ async def running_pipeline(settings: Settings, bus: Bus, node_url: str) -> Async
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+class Service:
+    """One `pinkpipe` service process, restartable, with its output kept for diagnosis."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log_dir = log_dir
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
+        self.proc = await asyncio.create_subprocess_exec(
+            str(PINKPIPE), *self.args, stdout=log, stderr=log, env=self.env
+        )
+        log.close()
+
+    async def kill9(self) -> None:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.kill()
+        await self.proc.wait()
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 30)
+
+    def logs(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.log_dir.glob(f"{self.name}-*"))
+        )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 from pathlib import Path
 
 from pinkpipe.bus import Bus, BusError, raw_stream, raw_subject, verified_stream, verified_subject
@@ -16,49 +15,12 @@ from pinkpipe.bus.records import decode_raw, decode_verified
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
-from tests.pipeline_support import PINKPIPE, make_settings, read_stream, wait_for
+from tests.pipeline_support import Service, make_settings, read_stream, wait_for
 
 SEED = 0x5EED
 PRODUCED_FIRST = 300
 TOTAL = 1500
 ROUNDS = 8
-
-
-class Service:
-    """One `pinkpipe` service process, restartable, with its output kept for diagnosis."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.args = args
-        self.env = env
-        self.log_dir = log_dir
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    async def start(self) -> None:
-        self.starts += 1
-        log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            str(PINKPIPE), *self.args, stdout=log, stderr=log, env=self.env
-        )
-        log.close()
-
-    async def kill9(self) -> None:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.kill()
-        await self.proc.wait()
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.proc.wait(), 30)
-
-    def logs(self) -> str:
-        return "\n".join(
-            p.read_text(errors="replace") for p in sorted(self.log_dir.glob(f"{self.name}-*"))
-        )
 
 
 async def produce(devnet: DevnetServer, until: int) -> None:

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from pinkpipe.app.cli import cli
 from pinkpipe.app.commands import run_validator
-from pinkpipe.app.config import Settings
 from pinkpipe.app.process import EXIT_INVALID_DATA, EXIT_OK
 from pinkpipe.bus import Bus, raw_stream, raw_subject, verified_stream, verified_subject
 from pinkpipe.bus.records import decode_raw, decode_verified
@@ -19,24 +18,14 @@ from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
 from tests.pipeline_support import (
-    make_relayer,
     make_settings,
     nats_server_fixture,
     read_stream,
-    wait_for,
+    relay,
 )
 
 nats_url = nats_server_fixture()
 FIRST, TOTAL = 60, 120
-
-
-async def _relay(settings: Settings, bus: Bus, url: str, upto: int) -> None:
-    stop = asyncio.Event()
-    relayer = make_relayer(settings, bus, url, stop)
-    task = asyncio.create_task(relayer.run())
-    await wait_for(lambda: task.done() or relayer.progress.published >= upto, 30, f"#{upto}")
-    stop.set()
-    await task
 
 
 async def test_truncating_a_foreign_record_lets_the_chain_go_on_without_a_gap(
@@ -48,7 +37,7 @@ async def test_truncating_a_foreign_record_lets_the_chain_go_on_without_a_gap(
     async with DevnetServer(chain) as devnet:
         settings = make_settings(nats_url, devnet.url, genesis=genesis.hex())
         bus = await Bus.connect(settings)
-        await _relay(settings, bus, devnet.url, FIRST)
+        await relay(settings, bus, devnet.url, FIRST)
         ack = await bus.js.publish(raw_subject(genesis), b'{"kind": "block", "forged": true}')
         foreign = ack.seq
 
@@ -74,7 +63,7 @@ async def test_truncating_a_foreign_record_lets_the_chain_go_on_without_a_gap(
         assert f"deleted 1 message(s) (sequences {foreign}..{foreign})" in result.output
 
         await devnet.produce(TOTAL - FIRST)
-        await _relay(settings, bus, devnet.url, TOTAL)
+        await relay(settings, bus, devnet.url, TOTAL)
         stop = asyncio.Event()
         validating = asyncio.create_task(run_validator(settings, stop))
 
