@@ -15,6 +15,7 @@ unknown `PINKPIPE_*` variable is an error: a misspelt password variable must not
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -78,7 +80,9 @@ class Settings(
 ):
     """Every section, flat; field descriptions are what `config show` and --help print."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -160,22 +164,53 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
         )
 
 
-def _describe(error: ValidationError) -> str:
+def setting_label(name: str, flags: Mapping[str, str] | None = None) -> str:
+    """How an error names a setting: its name, the command's flag for it (if the command has
+    one) and its environment variable, e.g. `nats_url (--nats / PINKPIPE_NATS_URL)`."""
+    env = f"{ENV_PREFIX}{name.upper()}"
+    flag = (flags or {}).get(name)
+    return f"{name} ({flag} / {env})" if flag else f"{name} ({env})"
+
+
+def _describe(error: ValidationError, flags: Mapping[str, str] | None) -> str:
     """One line per invalid setting, naming it and where a value can come from."""
     lines = []
     for item in error.errors():
-        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        name = str(item["loc"][0]) if item["loc"] else "settings"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name} (--{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}): {message}")
+        lines.append(f"{setting_label(name, flags)}: {message}")
     return "; ".join(lines)
 
 
+_UNPARSED_FIELD = re.compile(r'field "(\w+)"')
+
+
+def _unparsed(error: SettingsError, flags: Mapping[str, str] | None) -> ConfigError:
+    """pydantic-settings reads list settings from the environment as JSON and fails with a
+    bare exception naming only the field; say which variable holds what."""
+    match = _UNPARSED_FIELD.search(str(error))
+    if match is None:
+        return ConfigError(f"invalid configuration: {error}")
+    name = match.group(1)
+    value = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+    cause = f": {error.__cause__}" if error.__cause__ is not None else ""
+    return ConfigError(
+        f"invalid configuration: {setting_label(name, flags)}: {value[:80]!r} is not JSON "
+        f'(list settings are JSON in the environment, e.g. ["0x..."]){cause}'
+    )
+
+
 def load_settings(
-    config_file: Path | None = None, *, default_file: bool = True, **overrides: Any
+    config_file: Path | None = None,
+    *,
+    default_file: bool = True,
+    flags: Mapping[str, str] | None = None,
+    **overrides: Any,
 ) -> Settings:
     """Settings from (highest first) `overrides` (CLI flags; None = not given), the
     environment, the TOML file and the defaults. `default_file=False` ignores a
-    `./pinkpipe.toml` when no file is named (embedding code that must not pick one up)."""
+    `./pinkpipe.toml` when no file is named (embedding code that must not pick one up);
+    `flags` (setting name -> the command's option) lets errors name the option to fix."""
     check_environment()
     path = config_file_path(config_file) if config_file or default_file else None
     if path is not None:
@@ -189,7 +224,9 @@ def load_settings(
             return Settings(**given)
     except ValidationError as e:
         where = f" (config file {path})" if path is not None else ""
-        raise ConfigError(f"invalid configuration{where}: {_describe(e)}") from None
+        raise ConfigError(f"invalid configuration{where}: {_describe(e, flags)}") from None
+    except SettingsError as e:
+        raise _unparsed(e, flags) from None
 
 
 def value_sources(

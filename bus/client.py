@@ -24,6 +24,7 @@ from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from pinkpipe.bus.config import BusSettings, mask_url
+from pinkpipe.bus.nats_auth import inbox_prefix
 from pinkpipe.bus.streams import (
     HEADER_ROOM,
     MSG_ID,
@@ -98,6 +99,7 @@ async def connect_nats(settings: BusSettings, name: str) -> NatsClient:
     }
     if settings.nats_user is not None:
         options["user"] = settings.nats_user
+        options["inbox_prefix"] = inbox_prefix(settings.nats_user)
     if settings.nats_password is not None:
         options["password"] = settings.nats_password.get_secret_value()
     if settings.nats_token is not None:

@@ -33,11 +33,12 @@ def mask_url(url: str) -> str:
     errors: `nats://user:pass@host` must never be printed in clear)."""
     parts = []
     for one in url.split(","):
-        split = urlsplit(one.strip())
-        if "@" in split.netloc:
-            host = split.netloc.rsplit("@", 1)[1]
-            one = split._replace(netloc=f"***@{host}").geturl()
-        parts.append(one.strip())
+        one = one.strip()
+        scheme, sep, rest = one.partition("://") if "://" in one else ("", "", one)
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            netloc = "***@" + netloc.rsplit("@", 1)[1]
+        parts.append(f"{scheme}{sep}{netloc}{slash}{path}")
     return ",".join(parts)
 
 
@@ -46,7 +47,10 @@ def check_nats_urls(value: str) -> str:
     in range: caught here, at start, instead of as a traceback from the client."""
     for one in value.split(","):
         one = one.strip()
-        split = urlsplit(one if "://" in one else f"nats://{one}")
+        try:
+            split = urlsplit(one if "://" in one else f"nats://{one}")
+        except ValueError as e:  # an unbalanced IPv6 bracket
+            raise ValueError(f"{mask_url(one)!r}: {e}") from None
         if split.scheme not in NATS_SCHEMES:
             raise ValueError(f"{mask_url(one)!r}: scheme must be one of {', '.join(NATS_SCHEMES)}")
         if not split.hostname:
