@@ -23,7 +23,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +53,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOT_SETTINGS = frozenset({"DEVNET_METADATA"})
 """`PINKPIPE_*` variables read elsewhere (the devnet's metadata override)."""
 
+UPPER_BOUNDS: dict[str, float] = {
+    "validator_ack_wait_s": 7 * 24 * 3600.0,
+    "validator_max_buffer_bytes": 2**40,
+}
+"""Upper bounds the validator's section does not declare itself (a huge number must be
+refused at start, not overflow inside JetStream or the buffer accounting)."""
 S = TypeVar("S", bound=BaseModel)
 _TOML_FILE: ContextVar[Path | None] = ContextVar("pinkpipe_toml_file", default=None)
 """The TOML file of the `load_settings` call under way (pydantic-settings builds its sources
@@ -98,6 +111,14 @@ class Settings(
         if path is not None:
             sources += (TomlConfigSettingsSource(settings_cls, toml_file=path),)
         return sources
+
+    @field_validator(*UPPER_BOUNDS)
+    @classmethod
+    def _upper_bound(cls, value: float, info: ValidationInfo) -> float:
+        limit = UPPER_BOUNDS[str(info.field_name)]
+        if value > limit:
+            raise ValueError(f"{value} is over the limit of {limit}")
+        return value
 
     def section(self, cls: type[S]) -> S:
         """One stage's section of these settings."""

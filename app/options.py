@@ -11,11 +11,19 @@ from typing import Any, TypeVar
 import click
 
 from pinkpipe.app.config import DEFAULT_CONFIG_FILE, Settings, load_settings
+from pinkpipe.app.process import EXIT_USAGE
 from pinkpipe.chain.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 SettingsCheck = Callable[[Settings, Mapping[str, str]], None]
 """A check of loaded settings against the world (paths, files) that raises `ConfigError`."""
+
+
+class BadInput(click.ClickException):
+    """An argument or input file that cannot be read as what it should be: a usage error
+    (exit 2), like a bad flag."""
+
+    exit_code = EXIT_USAGE
 
 
 def config_option(func: F) -> F:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ DATA_FAULTS = {
     "truncated-proof": "truncated_proof",
     "bad-body": "bad_body",
 }
+MAX_BLOCK = 2**32 - 1
+"""Block numbers are u32."""
+MAX_BLOCK_TIME_S = 3600.0
 FAULT_HELP = """Misbehave on purpose (repeatable):
 drop-every=N (close the connection on every Nth request), drop-at=B (drop every connection when
 block B is produced), stall=S or stall=S@B (hold answers S seconds, always or once block B is
@@ -79,6 +83,13 @@ def parse_faults(specs: tuple[str, ...] | list[str]) -> FaultPlan:
     return plan
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", ctx, param)
+    return value
+
+
 def _announce_block(header: Header) -> None:
     click.echo(f"#{header.number} 0x{header.hash().hex()}")
 
@@ -128,14 +139,15 @@ _DEFAULTS = DevnetSettings()
     "--blocks",
     default=0,
     show_default=True,
-    type=click.IntRange(0),
+    type=click.IntRange(0, MAX_BLOCK),
     help="Blocks to produce before serving.",
 )
 @click.option(
     "--block-time",
     default=_DEFAULTS.block_time_s,
     show_default=True,
-    type=click.FloatRange(0),
+    type=click.FloatRange(0, MAX_BLOCK_TIME_S),
+    callback=_finite,
     help="Seconds between blocks (0: only the --blocks produced at start).",
 )
 @click.option(
@@ -149,14 +161,14 @@ _DEFAULTS = DevnetSettings()
     "--set-period",
     default=_DEFAULTS.devnet_set_period,
     show_default=True,
-    type=click.IntRange(0),
+    type=click.IntRange(0, MAX_BLOCK),
     help="Rotate the authority set every M blocks (0: never).",
 )
 @click.option(
     "--justification-period",
     default=_DEFAULTS.devnet_justification_period,
     show_default=True,
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_BLOCK),
     help="Keep a justification every P blocks.",
 )
 @click.option(

@@ -11,10 +11,15 @@ class DevnetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    block_time_s: float = Field(2.0, ge=0, description="devnet: seconds between blocks")
+    block_time_s: float = Field(
+        2.0, ge=0, le=3600, description="devnet: seconds between blocks (at most an hour)"
+    )
     devnet_set_period: int = Field(
-        100, ge=0, description="devnet: authority-set rotation every N blocks (0 = never)"
+        100, ge=0, lt=2**32, description="devnet: authority-set rotation every N blocks (0 = never)"
     )
     devnet_justification_period: int = Field(
-        16, ge=1, description="devnet: a justification every N blocks (and at set changes)"
+        16,
+        ge=1,
+        lt=2**32,
+        description="devnet: a justification every N blocks (and at set changes)",
     )

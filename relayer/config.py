@@ -24,9 +24,14 @@ class RelayerSettings(BaseModel):
     )
     rpc_window: int = Field(256, ge=1, le=4096, description="blocks fetched concurrently")
     rpc_batch: int = Field(16, ge=1, le=512, description="blocks per JSON-RPC batch request")
-    rpc_timeout_s: float = Field(10.0, gt=0, description="timeout of one node request (seconds)")
+    rpc_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="timeout of one node request (seconds)"
+    )
     rpc_retries: int = Field(
-        5, ge=0, description="retries (reconnecting, with backoff) before a node error is final"
+        5,
+        ge=0,
+        le=1000,
+        description="retries (reconnecting, with backoff) before a node error is final",
     )
 
     @field_validator("node_url")
