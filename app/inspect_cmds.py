@@ -159,8 +159,8 @@ def proof(proof_file: Path, root_hex: str, keys: tuple[str, ...], full: bool) ->
     """Check the read proof in PROOF_FILE against --root and print each key's value, proven
     absence, or that the proof does not cover it."""
     root = _unhex(root_hex, "--root", BadInput)
-    nodes = _proof_nodes(proof_file)
     wanted = [_unhex(k, "--key", BadInput) for arg in keys for k in arg.split(",") if k.strip()]
+    nodes = _proof_nodes(proof_file)
     try:
         checked = ReadProof(root, nodes)
         click.echo(f"proof: {len(nodes)} nodes, root 0x{root.hex()}")

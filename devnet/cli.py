@@ -215,6 +215,9 @@ def devnet(
     """
     try:
         plan = parse_faults(faults)
+    except DevnetError as e:
+        raise click.BadParameter(str(e), param_hint="'--fault'") from None
+    try:
         config = DevnetConfig(
             authorities=authorities,
             set_period=set_period,
