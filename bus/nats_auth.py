@@ -7,7 +7,8 @@ API subjects as nats-server 2.10+ names them):
 
 - relayer: publish `pinkpipe.<g>.raw`; create, update and read `PINKPIPE_RAW_<g>`;
 - validator: publish `pinkpipe.<g>.verified`; create, update and read `PINKPIPE_VERIFIED_<g>`;
-  read `PINKPIPE_RAW_<g>` through its durable consumer `validator` (create, delete, pull, ack);
+  read `PINKPIPE_RAW_<g>` through its durable consumer `validator` (create, delete, pull, ack)
+  and create it when it starts before the relayer (never change it);
   create, read and write the KV bucket `pinkpipe-validator` (keys `<g>.*` only);
 - every stage: stream info and the stream list (read-only), and replies on its own inbox
   (`_INBOX.<user>.>`: another stage cannot read its replies);
@@ -116,6 +117,7 @@ def validator_permissions(chains: list[bytes]) -> Permissions:
             verified_subject(genesis),
             *_stream_owner(verified_stream(genesis)),
             *_stream_reader(raw),
+            f"{JS_API}.STREAM.CREATE.{raw}",  # if it starts first (with the owner's shape)
             f"{JS_API}.CONSUMER.CREATE.{consumer}",
             f"{JS_API}.CONSUMER.CREATE.{consumer}.>",
             f"{JS_API}.CONSUMER.DURABLE.CREATE.{consumer}",
