@@ -19,7 +19,7 @@ from pinkpipe.devnet.faults import FaultError, Faults
 from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
 from pinkpipe.devnet.runtime import METADATA_ENV
 from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
-from pinkpipe.devnet.settings import DevnetSettings
+from pinkpipe.devnet.settings import MAX_BLOCK, MAX_BLOCK_TIME_S, DevnetSettings
 
 DATA_FAULTS = {
     "bad-signature": "bad_justification_signature",
@@ -28,9 +28,6 @@ DATA_FAULTS = {
     "truncated-proof": "truncated_proof",
     "bad-body": "bad_body",
 }
-MAX_BLOCK = 2**32 - 1
-"""Block numbers are u32."""
-MAX_BLOCK_TIME_S = 3600.0
 FAULT_HELP = """Misbehave on purpose (repeatable):
 drop-every=N (close the connection on every Nth request), drop-at=B (drop every connection when
 block B is produced), stall=S or stall=S@B (hold answers S seconds, always or once block B is
