@@ -232,6 +232,7 @@ def test_every_command_is_swept() -> None:
     assert ("inspect", "header") in commands and ("bus", "truncate") in commands
 
 
+@pytest.mark.slow
 @settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -250,6 +251,7 @@ NUMERIC_SETTINGS = sorted(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
