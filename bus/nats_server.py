@@ -90,6 +90,9 @@ class EmbeddedNats:
     port: int = 0
     max_payload: int = 8 * 1024 * 1024
     startup_timeout_s: float = 15.0
+    max_file_store: int | None = None
+    """JetStream's file storage limit in bytes (None: the server's default, most of the disk);
+    a small one makes a full disk reproducible."""
     credentials: NatsCredentials | None = None
     chains: tuple[bytes, ...] = ()
     """The chains the stages' permissions name (with `credentials`)."""
@@ -115,13 +118,17 @@ class EmbeddedNats:
             f"listen: {json.dumps(listen)}",
             f"max_payload: {self.max_payload}",
             f"ports_file_dir: {json.dumps(str(run_dir))}",
-            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}",
+            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))}{self._store_limit} }}",
         ]
         if self.credentials is not None:
             authorization = self.credentials.authorization(list(self.chains))
             lines.append(f"authorization: {json.dumps(authorization)}")
         write_private(conf, "\n".join(lines) + "\n")
         return conf
+
+    @property
+    def _store_limit(self) -> str:
+        return "" if self.max_file_store is None else f", max_file_store: {self.max_file_store}"
 
     def connect_options(self, user: str = ADMIN_USER) -> dict[str, str]:
         """`user` and `password` for nats-py (empty without credentials)."""
