@@ -9,7 +9,8 @@ API subjects as nats-server 2.10+ names them):
 - validator: publish `pinkpipe.<g>.verified`; create, update and read `PINKPIPE_VERIFIED_<g>`;
   read `PINKPIPE_RAW_<g>` through its durable consumer `validator` (create, delete, pull, ack)
   and create it when it starts before the relayer (never change it);
-  create, read and write the KV bucket `pinkpipe-validator` (keys `<g>.*` only);
+  create and read the KV bucket `pinkpipe-validator` (shared by the chains, so never
+  reconfigured by one) and write its keys `<g>.*` only;
 - every stage: stream info and the stream list (read-only), and replies on its own inbox
   (`_INBOX.<user>.>`: another stage cannot read its replies);
 - admin: everything (`pinkpipe bus truncate`, `validator status`, an operator's tools).
@@ -109,7 +110,7 @@ def relayer_permissions(chains: list[bytes]) -> Permissions:
 
 def validator_permissions(chains: list[bytes]) -> Permissions:
     publish, subscribe = _common(VALIDATOR_USER)
-    publish += (*_stream_owner(KV_STREAM),)
+    publish += (f"{JS_API}.STREAM.CREATE.{KV_STREAM}", *_stream_reader(KV_STREAM))
     for genesis in chains:
         raw = raw_stream(genesis)
         consumer = f"{raw}.{VALIDATOR_CONSUMER}"

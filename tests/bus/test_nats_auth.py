@@ -33,6 +33,7 @@ from pinkpipe.bus.nats_auth import (
     VALIDATOR_USER,
     NatsAuthError,
     NatsCredentials,
+    stage_permissions,
 )
 from pinkpipe.bus.nats_server import EmbeddedNats
 from pinkpipe.bus.records import decode_verified
@@ -41,6 +42,7 @@ from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
 from tests.pipeline_support import (
+    PROJECT_ROOT,
     Pipeline,
     ensure_chain,
     make_relayer,
@@ -254,3 +256,13 @@ async def test_a_stage_writing_outside_its_permissions_is_refused(
         await nc.close()
     assert await _snapshot(admin, genesis) == before
     await admin.close()
+
+
+def test_docs_trust_lists_every_subject_granted() -> None:
+    """docs/trust.md's configuration example is what the code grants (one chain `<g>`)."""
+    doc = (PROJECT_ROOT / "docs" / "trust.md").read_text()
+    genesis = bytes.fromhex("ab" * 32)
+    for user, permissions in stage_permissions([genesis]).items():
+        for subject in (*permissions.publish, *permissions.subscribe):
+            shown = subject.replace(genesis.hex(), "<g>")
+            assert f'"{shown}"' in doc, (user, shown)
