@@ -57,8 +57,6 @@ from pinkpipe.relayer.relayer import Relayer, RelayerError
 from pinkpipe.services.validator import ValidatorService, ValidatorSettings
 
 log = logging.getLogger("pinkpipe.run")
-STAGE_USERS = (RELAYER_USER, VALIDATOR_USER)
-"""In `StageSettings` field order."""
 
 
 def devnet_config(settings: Settings) -> DevnetConfig:
@@ -86,9 +84,10 @@ class StageSettings:
     validator: Settings
 
 
-def _as_user(settings: Settings, url: str, user: str, password: str) -> Settings:
+def _as_user(settings: Settings, url: str, user: str, credentials: NatsCredentials) -> Settings:
+    password = SecretStr(credentials.passwords[user])
     return settings.model_copy(
-        update={"nats_url": url, "nats_user": user, "nats_password": SecretStr(password)}
+        update={"nats_url": url, "nats_user": user, "nats_password": password}
     )
 
 
@@ -114,10 +113,10 @@ async def embedded_nats(settings: Settings, chains: list[bytes]) -> AsyncIterato
         f"embedded nats-server at {url} (data in {settings.data_dir}; users "
         f"{', '.join(USERS)}, passwords in {credentials_file})"
     )
-    passwords = credentials.passwords
     try:
         yield StageSettings(
-            *(_as_user(settings, url, user, passwords[user]) for user in STAGE_USERS)
+            relayer=_as_user(settings, url, RELAYER_USER, credentials),
+            validator=_as_user(settings, url, VALIDATOR_USER, credentials),
         )
     finally:
         await server.stop()
