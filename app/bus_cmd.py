@@ -21,6 +21,8 @@ from pinkpipe.chain.errors import PinkpipeError
 from pinkpipe.chain.hextext import HexError, parse_hex
 
 STREAMS = {"raw": raw_stream, "verified": verified_stream}
+MAX_STREAM_SEQ = 2**64 - 1
+"""JetStream sequences are unsigned 64-bit."""
 
 
 def _genesis(value: str) -> bytes:
@@ -57,7 +59,7 @@ def bus_group() -> None:
 )
 @click.option(
     "--after-seq",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_STREAM_SEQ),
     required=True,
     help="keep messages up to this stream sequence, delete the rest",
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pinkpipe.app.config import Settings, config_file_path, masked_values, value_sources
+from pinkpipe.app.datadir import check_secret_path
 from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
     RateMeter,
@@ -121,6 +122,7 @@ def validator_group(
         return
     settings = settings_from_cli(
         config_file,
+        check=check_secret_path,
         nats_url=nats_url,
         genesis=genesis,
         trusted_checkpoint=trusted_checkpoint,

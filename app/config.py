@@ -15,6 +15,7 @@ unknown `PINKPIPE_*` variable is an error: a misspelt password variable must not
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,11 +23,19 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -44,6 +53,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOT_SETTINGS = frozenset({"DEVNET_METADATA"})
 """`PINKPIPE_*` variables read elsewhere (the devnet's metadata override)."""
 
+UPPER_BOUNDS: dict[str, float] = {
+    "validator_ack_wait_s": 7 * 24 * 3600.0,
+    "validator_max_buffer_bytes": 2**40,
+}
+"""Upper bounds the validator's section does not declare itself (a huge number must be
+refused at start, not overflow inside JetStream or the buffer accounting)."""
 S = TypeVar("S", bound=BaseModel)
 _TOML_FILE: ContextVar[Path | None] = ContextVar("pinkpipe_toml_file", default=None)
 """The TOML file of the `load_settings` call under way (pydantic-settings builds its sources
@@ -78,7 +93,9 @@ class Settings(
 ):
     """Every section, flat; field descriptions are what `config show` and --help print."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -94,6 +111,14 @@ class Settings(
         if path is not None:
             sources += (TomlConfigSettingsSource(settings_cls, toml_file=path),)
         return sources
+
+    @field_validator(*UPPER_BOUNDS)
+    @classmethod
+    def _upper_bound(cls, value: float, info: ValidationInfo) -> float:
+        limit = UPPER_BOUNDS[str(info.field_name)]
+        if value > limit:
+            raise ValueError(f"{value} is over the limit of {limit}")
+        return value
 
     def section(self, cls: type[S]) -> S:
         """One stage's section of these settings."""
@@ -160,22 +185,53 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
         )
 
 
-def _describe(error: ValidationError) -> str:
+def setting_label(name: str, flags: Mapping[str, str] | None = None) -> str:
+    """How an error names a setting: its name, the command's flag for it (if the command has
+    one) and its environment variable, e.g. `nats_url (--nats / PINKPIPE_NATS_URL)`."""
+    env = f"{ENV_PREFIX}{name.upper()}"
+    flag = (flags or {}).get(name)
+    return f"{name} ({flag} / {env})" if flag else f"{name} ({env})"
+
+
+def _describe(error: ValidationError, flags: Mapping[str, str] | None) -> str:
     """One line per invalid setting, naming it and where a value can come from."""
     lines = []
     for item in error.errors():
-        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        name = str(item["loc"][0]) if item["loc"] else "settings"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name} (--{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}): {message}")
+        lines.append(f"{setting_label(name, flags)}: {message}")
     return "; ".join(lines)
 
 
+_UNPARSED_FIELD = re.compile(r'field "(\w+)"')
+
+
+def _unparsed(error: SettingsError, flags: Mapping[str, str] | None) -> ConfigError:
+    """pydantic-settings reads list settings from the environment as JSON and fails with a
+    bare exception naming only the field; say which variable holds what."""
+    match = _UNPARSED_FIELD.search(str(error))
+    if match is None:
+        return ConfigError(f"invalid configuration: {error}")
+    name = match.group(1)
+    value = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+    cause = f": {error.__cause__}" if error.__cause__ is not None else ""
+    return ConfigError(
+        f"invalid configuration: {setting_label(name, flags)}: {value[:80]!r} is not JSON "
+        f'(list settings are JSON in the environment, e.g. ["0x..."]){cause}'
+    )
+
+
 def load_settings(
-    config_file: Path | None = None, *, default_file: bool = True, **overrides: Any
+    config_file: Path | None = None,
+    *,
+    default_file: bool = True,
+    flags: Mapping[str, str] | None = None,
+    **overrides: Any,
 ) -> Settings:
     """Settings from (highest first) `overrides` (CLI flags; None = not given), the
     environment, the TOML file and the defaults. `default_file=False` ignores a
-    `./pinkpipe.toml` when no file is named (embedding code that must not pick one up)."""
+    `./pinkpipe.toml` when no file is named (embedding code that must not pick one up);
+    `flags` (setting name -> the command's option) lets errors name the option to fix."""
     check_environment()
     path = config_file_path(config_file) if config_file or default_file else None
     if path is not None:
@@ -189,7 +245,9 @@ def load_settings(
             return Settings(**given)
     except ValidationError as e:
         where = f" (config file {path})" if path is not None else ""
-        raise ConfigError(f"invalid configuration{where}: {_describe(e)}") from None
+        raise ConfigError(f"invalid configuration{where}: {_describe(e, flags)}") from None
+    except SettingsError as e:
+        raise _unparsed(e, flags) from None
 
 
 def value_sources(

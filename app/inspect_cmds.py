@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from pinkpipe.app.inspect_header import header
+from pinkpipe.app.options import BadInput
 from pinkpipe.chain.grandpa import GenesisGrandpaError, genesis_grandpa
 from pinkpipe.chain.header import genesis_header
 from pinkpipe.chain.hextext import HexError, parse_hex
@@ -27,19 +28,22 @@ def inspect() -> None:
 inspect.add_command(header)
 
 
-def _unhex(text: object, what: str) -> bytes:
-    """Hex text (0x optional) from the command line or a JSON document, else a clean error."""
+def _unhex(
+    text: object, what: str, error: type[click.ClickException] = click.ClickException
+) -> bytes:
+    """Hex text (0x optional) from a JSON document, else a clean error; from the command line
+    (`error=BadInput`), else a usage error."""
     try:
         return parse_hex(text.strip() if isinstance(text, str) else text, prefix_optional=True)
     except HexError as e:
-        raise click.ClickException(f"{what} is {e}") from None
+        raise error(f"{what} is {e}") from None
 
 
 def _load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise click.ClickException(f"cannot read {path}: {e}") from None
+        raise BadInput(f"cannot read {path}: {e}") from None
 
 
 def _storage_map(raw: Any, path: Path, where: str) -> dict[bytes, bytes]:
@@ -111,7 +115,7 @@ def _proof_nodes(path: Path) -> list[bytes]:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise click.ClickException(f"cannot read {path}: {e}") from None
+        raise BadInput(f"cannot read {path}: {e}") from None
     text = data.strip()
     if text[:1] in (b"{", b"["):
         doc = _load_json(path)
@@ -154,9 +158,9 @@ def _show_value(value: bytes, full: bool) -> str:
 def proof(proof_file: Path, root_hex: str, keys: tuple[str, ...], full: bool) -> None:
     """Check the read proof in PROOF_FILE against --root and print each key's value, proven
     absence, or that the proof does not cover it."""
-    root = _unhex(root_hex, "--root")
+    root = _unhex(root_hex, "--root", BadInput)
+    wanted = [_unhex(k, "--key", BadInput) for arg in keys for k in arg.split(",") if k.strip()]
     nodes = _proof_nodes(proof_file)
-    wanted = [_unhex(k, "--key") for arg in keys for k in arg.split(",") if k.strip()]
     try:
         checked = ReadProof(root, nodes)
         click.echo(f"proof: {len(nodes)} nodes, root 0x{root.hex()}")

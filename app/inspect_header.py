@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from pinkpipe.app.options import BadInput
 from pinkpipe.chain.grandpa import (
     Authority,
     ConsensusLog,
@@ -34,7 +35,7 @@ def read_hex_argument(text: str) -> bytes:
     try:
         return parse_hex("".join(text.split()), prefix_optional=True)
     except HexError as e:
-        raise click.ClickException(str(e)) from None
+        raise BadInput(f"HEX argument is {e}") from None
 
 
 def data_hex(data: bytes, full: bool) -> str:

@@ -19,11 +19,14 @@ import logging
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
 
 from pinkpipe.app.config import Settings, value_sources
+from pinkpipe.app.datadir import check_run_paths
 from pinkpipe.app.options import config_option, settings_from_cli
 from pinkpipe.app.process import (
     EXIT_OK,
@@ -34,6 +37,13 @@ from pinkpipe.app.process import (
     setup_logging,
 )
 from pinkpipe.bus import Bus, BusError, BusSettings, CheckpointStore, load_secret
+from pinkpipe.bus.nats_auth import (
+    CREDENTIALS_FILE,
+    RELAYER_USER,
+    USERS,
+    VALIDATOR_USER,
+    NatsCredentials,
+)
 from pinkpipe.bus.nats_server import EmbeddedNats
 from pinkpipe.bus.records import RecordError, decode_raw
 from pinkpipe.bus.streams import raw_stream, raw_subject
@@ -42,7 +52,8 @@ from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.rpc import DevnetServer
 from pinkpipe.relayer.config import RelayerSettings
-from pinkpipe.relayer.relayer import Relayer
+from pinkpipe.relayer.node import Node, NodeError
+from pinkpipe.relayer.relayer import Relayer, RelayerError
 from pinkpipe.services.validator import ValidatorService, ValidatorSettings
 
 log = logging.getLogger("pinkpipe.run")
@@ -64,30 +75,79 @@ async def published_height(bus: Bus, genesis: bytes) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class StageSettings:
+    """The settings each part of `run` connects with: on the embedded server, each stage as
+    its own NATS user (only its own subjects; see `pinkpipe.bus.nats_auth`)."""
+
+    relayer: Settings
+    validator: Settings
+
+
+def _as_user(settings: Settings, url: str, user: str, credentials: NatsCredentials) -> Settings:
+    password = SecretStr(credentials.passwords[user])
+    return settings.model_copy(
+        update={"nats_url": url, "nats_user": user, "nats_password": password}
+    )
+
+
 @contextlib.asynccontextmanager
-async def embedded_nats(settings: Settings) -> AsyncIterator[Settings]:
-    """The settings with `nats_url` pointing at an embedded server (unless one is given)."""
+async def embedded_nats(settings: Settings, chains: list[bytes]) -> AsyncIterator[StageSettings]:
+    """Each stage's settings, on an embedded server requiring per-stage credentials for
+    `chains` (generated into the data dir), unless a server is given (then the operator's
+    credentials are used by all)."""
     if settings.nats_url is not None:
-        yield settings
+        yield StageSettings(settings, settings)
         return
+    credentials_file = settings.data_dir / CREDENTIALS_FILE
+    credentials = NatsCredentials.load_or_create(credentials_file)
     server = EmbeddedNats(
-        settings.data_dir, port=settings.nats_port, max_payload=settings.nats_max_payload
+        settings.data_dir,
+        port=settings.nats_port,
+        max_payload=settings.nats_max_payload,
+        credentials=credentials,
+        chains=tuple(chains),
     )
     url = await server.start()
-    click.echo(f"embedded nats-server at {url} (data in {settings.data_dir})")
+    click.echo(
+        f"embedded nats-server at {url} (data in {settings.data_dir}; users "
+        f"{', '.join(USERS)}, passwords in {credentials_file})"
+    )
     try:
-        yield settings.model_copy(update={"nats_url": url})
+        yield StageSettings(
+            relayer=_as_user(settings, url, RELAYER_USER, credentials),
+            validator=_as_user(settings, url, VALIDATOR_USER, credentials),
+        )
     finally:
         await server.stop()
 
 
+async def node_genesis(settings: Settings) -> bytes:
+    """The genesis hash of the node `run` relays (the embedded server's permissions name it)."""
+    assert settings.node_url is not None
+    node = Node(
+        settings.node_url,
+        (),
+        timeout_s=settings.rpc_timeout_s,
+        retries=settings.rpc_retries,
+    )
+    try:
+        return (await node.chain_info()).genesis_hash
+    except NodeError as e:
+        raise RelayerError(str(e)) from None
+    finally:
+        await node.close()
+
+
 @contextlib.asynccontextmanager
-async def embedded_devnet(settings: Settings, bus: Bus) -> AsyncIterator[Settings]:
-    """The settings with `node_url` pointing at an in-process devnet (unless one is given)."""
-    if settings.node_url is not None:
-        yield settings
+async def embedded_devnet(
+    settings: Settings, chain: DevChain | None, bus: Bus
+) -> AsyncIterator[str]:
+    """The node URL: an in-process devnet serving `chain`, or the configured node."""
+    if chain is None:
+        assert settings.node_url is not None
+        yield settings.node_url
         return
-    chain = DevChain(devnet_config(settings))
     resume = await published_height(bus, chain.genesis_hash)
     if resume:
         click.echo(f"devnet: regenerating blocks #1..#{resume} to resume")
@@ -99,7 +159,7 @@ async def embedded_devnet(settings: Settings, bus: Bus) -> AsyncIterator[Setting
         f"{settings.block_time_s}s"
     )
     try:
-        yield settings.model_copy(update={"node_url": server.url})
+        yield server.url
     finally:
         await server.stop()
 
@@ -135,17 +195,24 @@ class LiveLine:
 async def run_pipeline(settings: Settings, stop: asyncio.Event) -> int:
     """Everything `pinkpipe run` starts, until `stop` or a component fails."""
     secret = load_secret(settings.validator_secret_path)
-    async with embedded_nats(settings) as settings:
-        bus = await Bus.connect(settings.section(BusSettings), "pinkpipe-run")
-        try:
-            async with embedded_devnet(settings, bus) as settings:
-                assert settings.node_url is not None
-                relayer = Relayer(settings.section(RelayerSettings), bus, settings.node_url, stop)
-                store = await CheckpointStore.open(bus, secret)
-                validator = ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
-                return await _supervise(relayer, validator, stop)
-        finally:
-            await bus.close()
+    chain = DevChain(devnet_config(settings)) if settings.node_url is None else None
+    chains: list[bytes] = []
+    if settings.nats_url is None:
+        chains = [chain.genesis_hash if chain is not None else await node_genesis(settings)]
+    async with embedded_nats(settings, chains) as stages, contextlib.AsyncExitStack() as buses:
+        relayer_bus = await Bus.connect(stages.relayer.section(BusSettings), "pinkpipe-relayer")
+        buses.push_async_callback(relayer_bus.close)
+        validator_bus = await Bus.connect(
+            stages.validator.section(BusSettings), "pinkpipe-validator"
+        )
+        buses.push_async_callback(validator_bus.close)
+        async with embedded_devnet(settings, chain, relayer_bus) as node_url:
+            relayer = Relayer(settings.section(RelayerSettings), relayer_bus, node_url, stop)
+            store = await CheckpointStore.open(validator_bus, secret)
+            validator = ValidatorService(
+                settings.section(ValidatorSettings), validator_bus, store, stop
+            )
+            return await _supervise(relayer, validator, stop)
 
 
 async def _supervise(relayer: Relayer, validator: ValidatorService, stop: asyncio.Event) -> int:
@@ -201,6 +268,7 @@ def run_command(
     """
     settings = settings_from_cli(
         config_file,
+        check=check_run_paths,
         node_url=node_url,
         nats_url=nats_url,
         data_dir=data_dir,

@@ -24,11 +24,13 @@ from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from pinkpipe.bus.config import BusSettings, mask_url
+from pinkpipe.bus.nats_auth import inbox_prefix
 from pinkpipe.bus.streams import (
     HEADER_ROOM,
     MSG_ID,
     RAW_STREAM_PREFIX,
     STORAGE_FULL,
+    STORE_FAILED,
     StreamSpec,
     genesis_of_raw_stream,
 )
@@ -53,12 +55,29 @@ class BusUnavailable(BusError):
     """NATS stayed unreachable for longer than the configured outage limit."""
 
 
+def storage_text(code: object, text: str) -> str:
+    """A JetStream error's `text`, saying first "disk full" or "stream full" when that is what
+    its `code` (and, for a failed store, its text) means: the operator's fix differs."""
+    failed_store = code == STORE_FAILED
+    if code in STORAGE_FULL or (failed_store and "no space left" in text.lower()):
+        return (
+            f"disk full: the NATS server cannot store more (its disk, or JetStream's "
+            f"max_file_store, is full; free space or raise the limit, then restart): {text}"
+        )
+    if failed_store and "maximum bytes" in text.lower():
+        return (
+            f"stream full: the stream's size limit is reached (raise raw_max_bytes / "
+            f"verified_max_bytes, then restart): {text}"
+        )
+    return text
+
+
 def describe(error: BaseException) -> str:
-    """A one-line account of a nats-py failure, naming a full disk as such."""
-    if isinstance(error, APIError) and error.err_code in STORAGE_FULL:
-        return f"the NATS server's storage is full (disk full or JetStream limit): {error}"
+    """A one-line account of a nats-py failure, naming a full disk or stream as such."""
     text = str(error).strip() or type(error).__name__
-    return text if text.startswith(type(error).__name__) else f"{type(error).__name__}: {text}"
+    if not text.startswith(type(error).__name__):
+        text = f"{type(error).__name__}: {text}"
+    return storage_text(error.err_code, text) if isinstance(error, APIError) else text
 
 
 @dataclass
@@ -131,6 +150,7 @@ async def connect_nats(settings: BusSettings, name: str, clock: OutageClock) -> 
     }
     if settings.nats_user is not None:
         options["user"] = settings.nats_user
+        options["inbox_prefix"] = inbox_prefix(settings.nats_user)
     if settings.nats_password is not None:
         options["password"] = settings.nats_password.get_secret_value()
     if settings.nats_token is not None:

@@ -18,6 +18,10 @@ from pinkpipe.chain.keys import (
 )
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
+MAX_I64 = 2**63 - 1
+"""JetStream keeps sizes as signed 64-bit integers."""
 NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 DEFAULT_STORAGE_KEYS = (
     PHALA_MQ_OUTBOUND_MESSAGES,
@@ -33,11 +37,12 @@ def mask_url(url: str) -> str:
     errors: `nats://user:pass@host` must never be printed in clear)."""
     parts = []
     for one in url.split(","):
-        split = urlsplit(one.strip())
-        if "@" in split.netloc:
-            host = split.netloc.rsplit("@", 1)[1]
-            one = split._replace(netloc=f"***@{host}").geturl()
-        parts.append(one.strip())
+        one = one.strip()
+        scheme, sep, rest = one.partition("://") if "://" in one else ("", "", one)
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            netloc = "***@" + netloc.rsplit("@", 1)[1]
+        parts.append(f"{scheme}{sep}{netloc}{slash}{path}")
     return ",".join(parts)
 
 
@@ -46,7 +51,10 @@ def check_nats_urls(value: str) -> str:
     in range: caught here, at start, instead of as a traceback from the client."""
     for one in value.split(","):
         one = one.strip()
-        split = urlsplit(one if "://" in one else f"nats://{one}")
+        try:
+            split = urlsplit(one if "://" in one else f"nats://{one}")
+        except ValueError as e:  # an unbalanced IPv6 bracket
+            raise ValueError(f"{mask_url(one)!r}: {e}") from None
         if split.scheme not in NATS_SCHEMES:
             raise ValueError(f"{mask_url(one)!r}: scheme must be one of {', '.join(NATS_SCHEMES)}")
         if not split.hostname:
@@ -73,20 +81,26 @@ class BusSettings(BaseModel):
     nats_token: SecretStr | None = Field(None, description="NATS token (masked)")
     nats_creds: str | None = Field(None, description="NATS credentials file (.creds)")
     nats_connect_timeout_s: float = Field(
-        15.0, gt=0, description="give up when no NATS server answers at start within (seconds)"
+        15.0,
+        gt=0,
+        le=HOUR_S,
+        description="give up when no NATS server answers at start within (seconds)",
     )
     nats_outage_limit_s: float = Field(
         300.0,
         ge=0,
+        le=30 * DAY_S,
         description="stop (exit 1) when NATS stays unreachable this long (seconds; 0 = never)",
     )
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream")
-    raw_max_bytes: int = Field(-1, ge=-1, description="raw stream size limit (-1 = unlimited)")
+    raw_max_bytes: int = Field(
+        -1, ge=-1, le=MAX_I64, description="raw stream size limit (-1 = unlimited)"
+    )
     verified_max_bytes: int = Field(
-        -1, ge=-1, description="verified stream size limit (-1 = unlimited)"
+        -1, ge=-1, le=MAX_I64, description="verified stream size limit (-1 = unlimited)"
     )
     duplicate_window_s: float = Field(
-        120.0, gt=0, description="JetStream de-duplication window (seconds)"
+        120.0, gt=0, le=7 * DAY_S, description="JetStream de-duplication window (seconds)"
     )
     publish_window: int = Field(512, ge=1, le=4000, description="JetStream publishes awaiting ack")
     storage_keys: tuple[str, ...] = Field(

@@ -4,6 +4,10 @@
 It listens on loopback only, keeps its store under the data directory (so a second `run`
 resumes), raises `max_payload` so real blocks fit, and reports its port through a ports file
 (port 0 picks a free port with no bind/close race).
+
+With `credentials` (what `pinkpipe run` passes) it requires a user and password and gives each
+stage only its own permissions (`pinkpipe.bus.nats_auth`); without, anyone on the host can
+connect, which only tests should rely on. Its configuration file is owner-only either way.
 """
 
 from __future__ import annotations
@@ -28,11 +32,18 @@ from pathlib import Path
 import nats
 from nats.errors import Error as NatsError
 
+from pinkpipe.bus.nats_auth import ADMIN_USER, CREDENTIALS_FILE, NatsCredentials, write_private
 from pinkpipe.chain.errors import OperationalError
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+STORE_DIR = "nats"
+RUN_DIR = "nats-run"
+LOG_FILE = "nats-server.log"
+DATA_FILES = (LOG_FILE, CREDENTIALS_FILE)
+"""Files and directories an embedded server keeps under its data directory."""
+DATA_DIRS = (STORE_DIR, RUN_DIR)
 
 
 class NatsServerError(OperationalError):
@@ -79,16 +90,22 @@ class EmbeddedNats:
     port: int = 0
     max_payload: int = 8 * 1024 * 1024
     startup_timeout_s: float = 15.0
+    max_file_store: int | None = None
+    """JetStream's file storage limit in bytes (None: the server's default, most of the disk);
+    a small one makes a full disk reproducible."""
+    credentials: NatsCredentials | None = None
+    chains: tuple[bytes, ...] = ()
+    """The chains the stages' permissions name (with `credentials`)."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     url: str = field(default="", init=False)
 
     @property
     def store_dir(self) -> Path:
-        return self.data_dir / "nats"
+        return self.data_dir / STORE_DIR
 
     @property
     def log_file(self) -> Path:
-        return self.data_dir / "nats-server.log"
+        return self.data_dir / LOG_FILE
 
     @property
     def pid(self) -> int | None:
@@ -97,23 +114,32 @@ class EmbeddedNats:
     def _write_config(self, run_dir: Path) -> Path:
         listen = f"127.0.0.1:{self.port if self.port else -1}"
         conf = run_dir / "nats-server.conf"
-        conf.write_text(
-            "\n".join(
-                (
-                    f"listen: {json.dumps(listen)}",
-                    f"max_payload: {self.max_payload}",
-                    f"ports_file_dir: {json.dumps(str(run_dir))}",
-                    f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}",
-                    "",
-                )
-            )
-        )
+        lines = [
+            f"listen: {json.dumps(listen)}",
+            f"max_payload: {self.max_payload}",
+            f"ports_file_dir: {json.dumps(str(run_dir))}",
+            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))}{self._store_limit} }}",
+        ]
+        if self.credentials is not None:
+            authorization = self.credentials.authorization(list(self.chains))
+            lines.append(f"authorization: {json.dumps(authorization)}")
+        write_private(conf, "\n".join(lines) + "\n")
         return conf
+
+    @property
+    def _store_limit(self) -> str:
+        return "" if self.max_file_store is None else f", max_file_store: {self.max_file_store}"
+
+    def connect_options(self, user: str = ADMIN_USER) -> dict[str, str]:
+        """`user` and `password` for nats-py (empty without credentials)."""
+        if self.credentials is None:
+            return {}
+        return {"user": user, "password": self.credentials.passwords[user]}
 
     async def start(self) -> str:
         if self._proc is not None:
             raise NatsServerError("embedded nats-server already started")
-        run_dir = self.data_dir / "nats-run"
+        run_dir = self.data_dir / RUN_DIR
         run_dir.mkdir(parents=True, exist_ok=True)
         for stale in run_dir.glob("*.ports"):
             stale.unlink()
@@ -161,7 +187,9 @@ class EmbeddedNats:
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                nc = await nats.connect(self.url, connect_timeout=1, allow_reconnect=False)
+                nc = await nats.connect(
+                    self.url, connect_timeout=1, allow_reconnect=False, **self.connect_options()
+                )
                 try:
                     await nc.jetstream().account_info()
                     return

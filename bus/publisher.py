@@ -33,12 +33,11 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from pinkpipe.bus.client import BusError, RecordTooLarge, describe
+from pinkpipe.bus.client import BusError, RecordTooLarge, describe, storage_text
 from pinkpipe.bus.streams import (
     EXPECTED_LAST_SEQ,
     HEADER_ROOM,
     MSG_ID,
-    STORAGE_FULL,
     WRONG_LAST_SEQUENCE,
 )
 
@@ -117,9 +116,7 @@ class OrderedPublisher:
         error = reply.get("error")
         if error is not None:
             code = error.get("err_code")
-            text = str(error.get("description") or error)
-            if code in STORAGE_FULL:
-                text = f"the NATS server's storage is full (disk full or JetStream limit): {text}"
+            text = storage_text(code, str(error.get("description") or error))
             future.set_exception(PublishRefused(text, code))
         else:
             future.set_result(PubAck(int(reply.get("seq", 0)), bool(reply.get("duplicate"))))

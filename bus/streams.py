@@ -37,8 +37,13 @@ HEADER_ROOM = 1024
 MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
 WRONG_LAST_SEQUENCE = 10071
-STORAGE_FULL = (10047, 10028)
-"""JetStream's "insufficient resources" and "store failed" (a full disk) error codes."""
+STORAGE_FULL = (10023, 10028, 10047)
+"""JetStream's "insufficient resources", "insufficient memory resources available" and
+"insufficient storage resources available": the server's store is full (its disk, or its
+`max_file_store`/`max_memory_store`). From nats-server's `server/errors.json`."""
+STORE_FAILED = 10077
+"""JetStream's "store failed: {err}": a stream's own limit ("maximum bytes exceeded") or the
+disk itself ("no space left on device")."""
 
 _GENESIS_HEX = re.compile(r"[0-9a-f]{64}")
 

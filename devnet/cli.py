@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from pinkpipe.devnet.faults import FaultError, Faults
 from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
 from pinkpipe.devnet.runtime import METADATA_ENV
 from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
-from pinkpipe.devnet.settings import DevnetSettings
+from pinkpipe.devnet.settings import MAX_BLOCK, MAX_BLOCK_TIME_S, DevnetSettings
 
 DATA_FAULTS = {
     "bad-signature": "bad_justification_signature",
@@ -79,6 +80,13 @@ def parse_faults(specs: tuple[str, ...] | list[str]) -> FaultPlan:
     return plan
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", ctx, param)
+    return value
+
+
 def _announce_block(header: Header) -> None:
     click.echo(f"#{header.number} 0x{header.hash().hex()}")
 
@@ -128,14 +136,15 @@ _DEFAULTS = DevnetSettings()
     "--blocks",
     default=0,
     show_default=True,
-    type=click.IntRange(0),
+    type=click.IntRange(0, MAX_BLOCK),
     help="Blocks to produce before serving.",
 )
 @click.option(
     "--block-time",
     default=_DEFAULTS.block_time_s,
     show_default=True,
-    type=click.FloatRange(0),
+    type=click.FloatRange(0, MAX_BLOCK_TIME_S),
+    callback=_finite,
     help="Seconds between blocks (0: only the --blocks produced at start).",
 )
 @click.option(
@@ -149,14 +158,14 @@ _DEFAULTS = DevnetSettings()
     "--set-period",
     default=_DEFAULTS.devnet_set_period,
     show_default=True,
-    type=click.IntRange(0),
+    type=click.IntRange(0, MAX_BLOCK),
     help="Rotate the authority set every M blocks (0: never).",
 )
 @click.option(
     "--justification-period",
     default=_DEFAULTS.devnet_justification_period,
     show_default=True,
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_BLOCK),
     help="Keep a justification every P blocks.",
 )
 @click.option(
@@ -203,6 +212,9 @@ def devnet(
     """
     try:
         plan = parse_faults(faults)
+    except DevnetError as e:
+        raise click.BadParameter(str(e), param_hint="'--fault'") from None
+    try:
         config = DevnetConfig(
             authorities=authorities,
             set_period=set_period,

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pinkpipe.bus.config import mask_url
+
 NODE_SCHEMES = ("ws", "wss")
 
 
@@ -22,9 +24,14 @@ class RelayerSettings(BaseModel):
     )
     rpc_window: int = Field(256, ge=1, le=4096, description="blocks fetched concurrently")
     rpc_batch: int = Field(16, ge=1, le=512, description="blocks per JSON-RPC batch request")
-    rpc_timeout_s: float = Field(10.0, gt=0, description="timeout of one node request (seconds)")
+    rpc_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="timeout of one node request (seconds)"
+    )
     rpc_retries: int = Field(
-        5, ge=0, description="retries (reconnecting, with backoff) before a node error is final"
+        5,
+        ge=0,
+        le=1000,
+        description="retries (reconnecting, with backoff) before a node error is final",
     )
 
     @field_validator("node_url")
@@ -33,11 +40,16 @@ class RelayerSettings(BaseModel):
         """A node URL that can never work is refused at start, not retried."""
         if value is None:
             return None
-        split = urlsplit(value)
+        try:
+            split = urlsplit(value)
+        except ValueError as e:  # an unbalanced IPv6 bracket
+            raise ValueError(f"{mask_url(value)!r}: {e}") from None
         if split.scheme not in NODE_SCHEMES or not split.hostname:
-            raise ValueError(f"{value!r} is not a WebSocket URL (ws://host:port or wss://...)")
+            raise ValueError(
+                f"{mask_url(value)!r} is not a WebSocket URL (ws://host:port or wss://...)"
+            )
         try:
             split.port  # noqa: B018  (raises on a port out of range)
         except ValueError as e:
-            raise ValueError(f"{value!r}: {e}") from None
+            raise ValueError(f"{mask_url(value)!r}: {e}") from None
         return value

@@ -34,6 +34,11 @@ class NodeError(OperationalError):
     """A node answer that cannot be right, or a node that stays unreachable."""
 
 
+class WrongChain(NodeError):
+    """The node serves another chain than the one being relayed (a node replaced behind the
+    same URL, a devnet restarted with other options): no retry can help."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChainInfo:
     genesis_hash: bytes
@@ -222,6 +227,9 @@ class Node:
         self.client = RpcClient(url, timeout_s)
         self._reconnect_lock = asyncio.Lock()
         self.reconnects = 0
+        self.genesis: bytes | None = None
+        """The chain this node must serve, learnt by `chain_info` and checked on every
+        (re)connection."""
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.max_backoff_s, 0.1 * 2**attempt))
@@ -237,7 +245,9 @@ class Node:
             except Exception as e:
                 raise RpcTransportError(f"substrate-interface on {self.url}: {e}") from None
 
-        return await self.retrying("reading genesis and runtime version", attempt)
+        info = await self.retrying("reading genesis and runtime version", attempt)
+        self.genesis = info.genesis_hash
+        return info
 
     async def connect(self) -> None:
         await self.retrying("connecting", self._ensure_connected)
@@ -248,9 +258,26 @@ class Node:
                 return
             await self.client.close()
             await self.client.connect()
+            try:
+                await self._check_genesis()
+            except BaseException:
+                await self.client.close()  # checked again on the next attempt
+                raise
             self.reconnects += 1
             if self.reconnects > 1:
                 log.info("reconnected to %s", self.url)
+
+    async def _check_genesis(self) -> None:
+        """A finality conflict with a node of another chain would name two block hashes and
+        leave the cause to guess; block #0 names it."""
+        if self.genesis is None:
+            return
+        served = hash32(await self._call("chain_getBlockHash", [0], "block #0"), "block #0 hash")
+        if served != self.genesis:
+            raise WrongChain(
+                f"the node at {self.url} serves a different chain (genesis 0x{served.hex()}), "
+                f"not 0x{self.genesis.hex()}: point --node at a node of that chain"
+            )
 
     async def close(self) -> None:
         await self.client.close()
@@ -269,6 +296,8 @@ class Node:
                 if not self.client.connected:
                     await self._ensure_connected()
                 return await fn()
+            except WrongChain:
+                raise
             except (RpcError, NodeError) as e:
                 last = e
         raise NodeError(f"{what}: {last} (gave up after {self.retries + 1} attempts)")

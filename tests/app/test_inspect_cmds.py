@@ -86,7 +86,7 @@ def test_genesis_rejects_non_raw_and_unreadable_specs(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     code, out = _run("genesis", str(broken))
-    assert code == 1 and "cannot read" in out and "broken.json" in out
+    assert code == 2 and "cannot read" in out and "broken.json" in out
 
 
 def test_genesis_rejects_malformed_raw_specs_without_a_traceback(tmp_path: Path) -> None:
@@ -177,4 +177,4 @@ def test_proof_errors_are_clear(tmp_path: Path) -> None:
     code, out = _run("proof", "--root", root, "--key", "00", str(bad_json))
     assert code == 1 and "hex nodes" in out
     code, out = _run("proof", "--root", "zz", "--key", "00", str(scale))
-    assert code == 1 and "--root is not hex" in out
+    assert code == 2 and "--root is not hex" in out

@@ -128,17 +128,21 @@ def test_digest_items(item: DigestItem, expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("arg", "message"),
+    ("arg", "code", "message"),
     [
-        ("0xzz", "Error: not hex: 'zz'"),
-        ("abc", "Error: not hex: 'abc'"),
-        ("0x00", "Error: not a SCALE header (1 bytes): cannot decode Header.parent_hash at byte 0"),
-        ("", "Error: not a SCALE header (0 bytes)"),
+        ("0xzz", 2, "Error: HEX argument is not hex: 'zz'"),
+        ("abc", 2, "Error: HEX argument is not hex: 'abc'"),
+        (
+            "0x00",
+            1,
+            "Error: not a SCALE header (1 bytes): cannot decode Header.parent_hash at byte 0",
+        ),
+        ("", 1, "Error: not a SCALE header (0 bytes)"),
     ],
 )
-def test_bad_input_is_a_clear_error(arg: str, message: str) -> None:
+def test_bad_input_is_a_clear_error(arg: str, code: int, message: str) -> None:
     result = run(arg)
-    assert result.exit_code == 1
+    assert result.exit_code == code
     assert message in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash

@@ -717,7 +717,7 @@ def test_devnet_command_explains_a_missing_metadata_file(tmp_path: Path) -> None
     assert f"Error: cannot read the devnet metadata {absent}" in result.output
     assert "--metadata FILE" in result.output
     bad = CliRunner().invoke(devnet, ["--port", "0", "--fault", "stall=nan"])
-    assert bad.exit_code == 1 and "stall seconds must be finite" in bad.output
+    assert bad.exit_code == 2 and "stall seconds must be finite" in bad.output
 
 
 @pytest.mark.slow
