@@ -4,6 +4,7 @@ import click
 
 from pinkpipe.app.bus_cmd import bus_group
 from pinkpipe.app.commands import config_group, validator_group
+from pinkpipe.app.events_cmd import db_group, events_group
 from pinkpipe.app.inspect_cmds import inspect
 from pinkpipe.app.relayer_cmd import relayer_command
 from pinkpipe.app.runner import run_command
@@ -22,6 +23,8 @@ cli.add_command(validator_group)
 cli.add_command(run_command)
 cli.add_command(devnet)
 cli.add_command(bus_group)
+cli.add_command(events_group)
+cli.add_command(db_group)
 
 
 def main() -> None:

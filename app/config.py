@@ -64,6 +64,11 @@ class AppSettings(BaseModel):
         le=64 * 1024 * 1024,
         description="embedded server max_payload in bytes (largest record)",
     )
+    db_url: str | None = Field(
+        None,
+        description="event store database URL (sqlite:///FILE or postgresql+psycopg://...); "
+        "unset: data_dir/events.sqlite3",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -1,51 +1,5 @@
-"""Databases for the event-store suite: a SQLite file per test, a PostgreSQL schema per test.
+"""Database fixtures of the event-store suite (shared with the CLI tests)."""
 
-PostgreSQL is the server at 127.0.0.1:5432 (trust auth, database `test`); each test gets its
-own schema (via the connection's search_path) and drops it afterwards. Without a server the
-PostgreSQL tests skip saying why, except with CI=true, where they fail.
-"""
+from tests.store_support import postgres_url, sqlite_url
 
-from __future__ import annotations
-
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
-
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def pg_admin() -> Engine:
-    engine = create_engine(PG_SERVER, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-    except OperationalError as e:
-        reason = f"PostgreSQL at 127.0.0.1:5432 (database test) is not reachable: {e.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
-        pytest.skip(reason)
-    return engine
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'store' / 'events.sqlite3'}"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    admin = pg_admin()
-    schema = f"pinkpipe_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+__all__ = ["postgres_url", "sqlite_url"]
