@@ -2,6 +2,7 @@
 
 import click
 
+from pinkpipe.app.api_cmd import api_command
 from pinkpipe.app.bus_cmd import bus_group
 from pinkpipe.app.commands import config_group, validator_group
 from pinkpipe.app.events_cmd import db_group, events_group
@@ -25,6 +26,7 @@ cli.add_command(devnet)
 cli.add_command(bus_group)
 cli.add_command(events_group)
 cli.add_command(db_group)
+cli.add_command(api_command)
 
 
 def main() -> None:

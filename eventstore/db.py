@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -88,3 +89,9 @@ def store_errors(engine: Engine, action: str) -> Iterator[None]:
         reason = str(e.orig).strip().splitlines()[0] if e.orig is not None else str(e)
         where = masked_url(str(engine.url))
         raise StoreUnavailable(f"event store {where}: cannot {action}: {reason}") from None
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The store's Alembic revision, None for a database never migrated."""
+    with store_errors(engine, "read the schema revision"), engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

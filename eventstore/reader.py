@@ -22,6 +22,8 @@ from pinkpipe.eventstore.models import Cluster, Event, EventBlock
 from pinkpipe.eventstore.rows import block_row, event_rows
 
 DEFAULT_PAGE = 100
+MAX_SQL_INT = 2**63 - 1
+"""The largest value of a BIGINT column: numbers beyond it cannot be stored or asked for."""
 VERIFY_CHUNK = 1000
 
 
@@ -109,6 +111,19 @@ class BlockFilter:
     pallet: str | None = None
     event: str | None = None
 
+    def check(self) -> None:
+        """Refuse values no row can hold, before they reach SQL (BadQuery names them)."""
+        for name in ("number_from", "number_to", "chain_from", "chain_to"):
+            check_number(getattr(self, name), name)
+        for name in ("cluster", "contract", "origin"):
+            value = getattr(self, name)
+            if value is not None and len(value) != 32:
+                raise BadQuery(f"{name} must be 32 bytes, got {len(value)}")
+        for name in ("pallet", "event"):
+            value = getattr(self, name)
+            if value is not None and not (value.isascii() and value.isidentifier()):
+                raise BadQuery(f"{name} {value!r} is not a pallet or event name")
+
     @property
     def on_events(self) -> bool:
         return self.contract is not None or self.pallet is not None or self.event is not None
@@ -151,15 +166,23 @@ class VerifyReport:
 Key = tuple[int, int]
 
 
+def check_number(value: int | None, name: str) -> None:
+    if value is not None and not 0 <= value <= MAX_SQL_INT:
+        raise BadQuery(f"{name} {value} is outside 0..{MAX_SQL_INT}")
+
+
 def encode_cursor(key: Key) -> str:
     return f"{key[0]}.{key[1]}"
 
 
 def decode_cursor(cursor: str) -> Key:
     parts = cursor.split(".")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 19 for p in parts):
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
         raise BadQuery(f"cursor {cursor!r} is not a cursor this store returned")
-    return int(parts[0]), int(parts[1])
+    key = int(parts[0]), int(parts[1])
+    if max(key) > MAX_SQL_INT:
+        raise BadQuery(f"cursor {cursor!r} is out of range")
+    return key
 
 
 class EventReader:
@@ -179,6 +202,7 @@ class EventReader:
         return [ClusterHead(r.cluster_id, r.head_number, r.head_hash) for r in rows]
 
     def get(self, cluster_id: bytes, number: int) -> StoredBlock:
+        check_number(number, "number")
         with store_errors(self.engine, "read an event block"), self.engine.connect() as conn:
             cluster = self._cluster_pk(conn, cluster_id)
             blocks = self._load(conn, [(cluster, number)])
@@ -189,6 +213,7 @@ class EventReader:
     def list(self, flt: BlockFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE) -> Page:
         if not 1 <= limit <= self.page_limit:
             raise BadQuery(f"page size {limit} is outside 1..{self.page_limit}")
+        flt.check()
         after = decode_cursor(cursor) if cursor is not None else None
         with store_errors(self.engine, "list event blocks"), self.engine.connect() as conn:
             cluster = None if flt.cluster is None else self._cluster_pk(conn, flt.cluster)
@@ -204,9 +229,8 @@ class EventReader:
             last = seen.get(head.cluster_id, -1)
             if head.number is None or head.number <= last:
                 continue
-            page = self.list(
-                BlockFilter(cluster=head.cluster_id, number_from=last + 1), None, limit
-            )
+            flt = BlockFilter(cluster=head.cluster_id, number_from=last + 1)
+            page = self.list(flt, None, min(limit, self.page_limit))
             out.extend(page.blocks)
             if page.blocks:
                 seen[head.cluster_id] = page.blocks[-1].number

@@ -8,11 +8,10 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from pinkpipe.eventstore.db import store_errors
+from pinkpipe.eventstore.db import schema_revision, store_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +36,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current(engine: Engine) -> str | None:
     """The store's revision, None for a database never migrated."""
-    with store_errors(engine, "read the schema revision"), engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    return schema_revision(engine)
 
 
 def head() -> str:
