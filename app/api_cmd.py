@@ -34,5 +34,5 @@ def api_command(
     /docs. Listens on loopback unless --host says otherwise."""
     with store_errors_to_exit():
         engine, settings = open_store(config_file, db_url, data_dir)
-    app = create_app(engine, settings.page_limit, poll)
+    app = create_app(engine, settings.store_page_limit, poll)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from pinkpipe.app.config import config_option, settings_from_cli
-from pinkpipe.app.process import EXIT_FAILED, EXIT_INVALID_DATA
+from pinkpipe.app.options import config_option, settings_from_cli
+from pinkpipe.app.process import EXIT_FAILED, exit_code
+from pinkpipe.chain.errors import ConfigError, PinkpipeError
 from pinkpipe.chain.scale import Reader, encode_compact
 from pinkpipe.eventstore.config import StoreSettings
 from pinkpipe.eventstore.db import masked_url, open_engine
-from pinkpipe.eventstore.errors import BadQuery, RejectedEventBlock, StoreError
+from pinkpipe.eventstore.errors import RejectedEventBlock
 from pinkpipe.eventstore.reader import BlockFilter, EventReader, StoredBlock
 from pinkpipe.eventstore.writer import EventWriter, decode_blocks
 from pinkpipe.migrations import current, history, upgrade
@@ -53,25 +53,19 @@ def store_settings(
     config_file: Path | None, db_url: str | None, data_dir: Path | None
 ) -> StoreSettings:
     settings = settings_from_cli(config_file, db_url=db_url, data_dir=data_dir)
-    try:
-        return StoreSettings(db_url=settings.db_url, data_dir=settings.data_dir)
-    except ValidationError as e:
-        raise click.UsageError("; ".join(err["msg"] for err in e.errors())) from None
+    return settings.section(StoreSettings)
 
 
 @contextmanager
 def store_errors_to_exit() -> Iterator[None]:
-    """Store errors become one line on stderr and the exit code of their kind."""
+    """pinkpipe's errors become one line on stderr and the exit code of their kind."""
     try:
         yield
-    except BadQuery as e:
+    except ConfigError as e:
         raise click.UsageError(str(e)) from None
-    except RejectedEventBlock as e:
+    except PinkpipeError as e:
         click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_INVALID_DATA)
-    except StoreError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILED)
+        sys.exit(exit_code(e))
 
 
 def open_store(
@@ -218,7 +212,7 @@ def events_list(
     )
     with store_errors_to_exit():
         engine, settings = open_store(config_file, db_url, data_dir)
-        page = EventReader(engine, settings.page_limit).list(flt, cursor, limit)
+        page = EventReader(engine, settings.store_page_limit).list(flt, cursor, limit)
     for block in page.blocks:
         echo_block(block, as_json)
     if page.next_cursor is not None:
@@ -243,7 +237,7 @@ def events_tail(
     """The last N blocks of every cluster; with -f, then every new block as it is stored."""
     with store_errors_to_exit():
         engine, settings = open_store(config_file, db_url, data_dir)
-        reader = EventReader(engine, settings.page_limit)
+        reader = EventReader(engine, settings.store_page_limit)
         seen: dict[bytes, int] = {}
         for head in reader.heads():
             if head.number is None:

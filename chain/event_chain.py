@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from pinkpipe.chain.errors import InvalidChainData
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.pink_events import (
     PinkEvent,
@@ -48,7 +49,7 @@ RUNTIMES_WITH_ORIGIN = frozenset({(1, 2)})
 RUNTIMES_WITHOUT_ORIGIN = frozenset({(1, 1)})
 
 
-class BrokenEventChain(ValueError):
+class BrokenEventChain(InvalidChainData):
     """Two event blocks that do not link: wrong number or parent hash (names both)."""
 
 

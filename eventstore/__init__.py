@@ -7,7 +7,7 @@
   transaction; the parent must be the stored head, repeats are no-ops, nothing is overwritten.
 - `reader.EventReader`: head, get, list (filters, cursor pages), tail, verify, export.
 
-Errors (`errors.py`): `StoreError` is the root; `RejectedEventBlock` (the data is wrong: broken
-link, conflicting block, bad body hash) and `StoreUnavailable` (the database failed: unreachable,
-read-only, disk full) say whose fault it is; `NotFound` covers unknown clusters and blocks.
+Errors (`errors.py`) sit under pinkpipe's root by whose fault: `RejectedEventBlock` (invalid
+data: broken link, conflicting block, bad body hash), `StoreUnavailable` and `NotStored`
+(operational: the database failed, an unknown cluster or block), `BadQuery` (bad usage).
 """

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Engine
 
 from pinkpipe.eventstore.db import schema_revision
-from pinkpipe.eventstore.errors import BadQuery, NotFound, StoreUnavailable
+from pinkpipe.eventstore.errors import BadQuery, NotStored, StoreUnavailable
 from pinkpipe.eventstore.reader import DEFAULT_PAGE, MAX_SQL_INT, BlockFilter, EventReader
 
 HEX32_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
@@ -50,8 +50,8 @@ def create_app(engine: Engine, page_limit: int = 1000, poll_interval_s: float = 
         version="1",
     )
 
-    @app.exception_handler(NotFound)
-    async def _not_found(_: Request, e: NotFound) -> JSONResponse:
+    @app.exception_handler(NotStored)
+    async def _not_found(_: Request, e: NotStored) -> JSONResponse:
         return _error(404, str(e))
 
     @app.exception_handler(BadQuery)

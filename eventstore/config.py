@@ -21,7 +21,9 @@ class StoreSettings(BaseModel):
         f"a SQLite file {SQLITE_FILE_NAME} under data_dir",
     )
     data_dir: Path = Field(Path("data"), description="where the default SQLite file lives")
-    page_limit: int = Field(1000, ge=1, le=100_000, description="largest page a query returns")
+    store_page_limit: int = Field(
+        1000, ge=1, le=100_000, description="largest page an event-store query returns"
+    )
 
     @field_validator("db_url")
     @classmethod

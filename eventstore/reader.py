@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Select, and_, select, tuple_
 from pinkpipe.chain.event_chain import ZERO_HASH, EventsBlock
 from pinkpipe.chain.scale import CodecError
 from pinkpipe.eventstore.db import store_errors
-from pinkpipe.eventstore.errors import BadQuery, NotFound
+from pinkpipe.eventstore.errors import BadQuery, NotStored
 from pinkpipe.eventstore.models import Cluster, Event, EventBlock
 from pinkpipe.eventstore.rows import block_row, event_rows
 
@@ -207,7 +207,7 @@ class EventReader:
             cluster = self._cluster_pk(conn, cluster_id)
             blocks = self._load(conn, [(cluster, number)])
         if not blocks:
-            raise NotFound(f"cluster {hex0x(cluster_id)} has no event block #{number}")
+            raise NotStored(f"cluster {hex0x(cluster_id)} has no event block #{number}")
         return blocks[0]
 
     def list(self, flt: BlockFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE) -> Page:
@@ -294,7 +294,7 @@ class EventReader:
     def _cluster_pk(self, conn: Connection, cluster_id: bytes) -> int:
         pk = conn.execute(select(Cluster.id).where(Cluster.cluster_id == cluster_id)).scalar()
         if pk is None:
-            raise NotFound(f"unknown cluster {hex0x(cluster_id)}")
+            raise NotStored(f"unknown cluster {hex0x(cluster_id)}")
         return pk
 
     def _keys_query(

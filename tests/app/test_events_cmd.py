@@ -27,7 +27,7 @@ def run(url: str, *args: str) -> Result:
     return CliRunner().invoke(cli, [group, command, "--db", url, *rest])
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(
         f"{request.param}_url" if request.param == "sqlite" else "postgres_url"
@@ -185,6 +185,7 @@ def test_unreachable_database_is_one_line() -> None:
     assert result.output.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_tail_follows_new_blocks(sqlite_url: str) -> None:
     engine = open_engine(sqlite_url)
     upgrade(engine)

@@ -19,7 +19,7 @@ from pinkpipe.eventstore.errors import (
     BadQuery,
     CheckpointRegression,
     ConflictingEventBlock,
-    NotFound,
+    NotStored,
     RejectedEventBlock,
 )
 from pinkpipe.eventstore.models import Contract, Event, EventBlock, metadata
@@ -237,9 +237,9 @@ class StoreSuite:
         self, writer: EventWriter, reader: EventReader
     ) -> None:
         writer.append(CLUSTER_A, make_chain(2))
-        with pytest.raises(NotFound, match=f"unknown cluster 0x{CLUSTER_B.hex()}"):
+        with pytest.raises(NotStored, match=f"unknown cluster 0x{CLUSTER_B.hex()}"):
             reader.get(CLUSTER_B, 0)
-        with pytest.raises(NotFound, match="has no event block #2"):
+        with pytest.raises(NotStored, match="has no event block #2"):
             reader.get(CLUSTER_A, 2)
         with pytest.raises(BadQuery, match=r"cursor 'x\.1'"):
             reader.list(BlockFilter(), "x.1")

@@ -13,6 +13,7 @@ class TestSQLite(StoreSuite):
         return sqlite_url
 
 
+@pytest.mark.integration
 class TestPostgreSQL(StoreSuite):
     @pytest.fixture
     def url(self, postgres_url: str) -> str:
