@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, or_, select, tuple_
 
 from pinkpipe.chain.event_chain import ZERO_HASH, EventsBlock
 from pinkpipe.chain.scale import CodecError
@@ -191,6 +191,7 @@ class EventReader:
     def __init__(self, engine: Engine, page_limit: int = 1000) -> None:
         self.engine = engine
         self.page_limit = page_limit
+        self._cluster_pks: dict[bytes, int] = {}
 
     def heads(self) -> list[ClusterHead]:
         with store_errors(self.engine, "read cluster heads"), self.engine.connect() as conn:
@@ -292,9 +293,13 @@ class EventReader:
     # --- helpers -----------------------------------------------------------------------------
 
     def _cluster_pk(self, conn: Connection, cluster_id: bytes) -> int:
-        pk = conn.execute(select(Cluster.id).where(Cluster.cluster_id == cluster_id)).scalar()
+        """The cluster's row id; remembered, since a cluster row is never changed or removed."""
+        pk = self._cluster_pks.get(cluster_id)
         if pk is None:
-            raise NotStored(f"unknown cluster {hex0x(cluster_id)}")
+            pk = conn.execute(select(Cluster.id).where(Cluster.cluster_id == cluster_id)).scalar()
+            if pk is None:
+                raise NotStored(f"unknown cluster {hex0x(cluster_id)}")
+            self._cluster_pks[cluster_id] = pk
         return pk
 
     def _keys_query(
@@ -338,26 +343,16 @@ class EventReader:
     def _events_of(self, conn: Connection, keys: list[Key]) -> dict[Key, list[StoredEvent]]:
         if not keys:
             return {}
-        clusters = {k[0] for k in keys}
-        numbers = [k[1] for k in keys]
         rows = conn.execute(
             select(Event.__table__)
-            .where(
-                Event.cluster.in_(clusters),
-                Event.block_number.between(min(numbers), max(numbers)),
-            )
+            .where(_keys_in(Event.cluster, Event.block_number, keys))
             .order_by(Event.cluster, Event.block_number, Event.index)
         ).all()
-        wanted = set(keys)
         out: dict[Key, list[StoredEvent]] = {}
         for r in rows:
-            key = (r.cluster, r.block_number)
-            if key in wanted:
-                out.setdefault(key, []).append(
-                    StoredEvent(
-                        r.index, r.pallet, r.name, r.pink_event, r.contract, r.topics, r.fields
-                    )
-                )
+            out.setdefault((r.cluster, r.block_number), []).append(
+                StoredEvent(r.index, r.pallet, r.name, r.pink_event, r.contract, r.topics, r.fields)
+            )
         return out
 
     def _load(self, conn: Connection, keys: list[Key]) -> list[StoredBlock]:
@@ -366,11 +361,20 @@ class EventReader:
         rows = conn.execute(
             select(EventBlock.__table__, Cluster.cluster_id)
             .join(Cluster, Cluster.id == EventBlock.cluster)
-            .where(tuple_(EventBlock.cluster, EventBlock.number).in_(keys))
+            .where(_keys_in(EventBlock.cluster, EventBlock.number, keys))
             .order_by(EventBlock.cluster, EventBlock.number)
         ).all()
         events = self._events_of(conn, keys)
         return [_stored_block(r, tuple(events.get((r.cluster, r.number), ()))) for r in rows]
+
+
+def _keys_in(cluster_col: Any, number_col: Any, keys: list[Key]) -> ColumnElement[bool]:
+    """(cluster, number) in `keys`, as `cluster = c AND number IN (...)` per cluster: both
+    backends then walk the primary-key index (a row-value IN makes SQLite scan)."""
+    by_cluster: dict[int, list[int]] = {}
+    for cluster, number in keys:
+        by_cluster.setdefault(cluster, []).append(number)
+    return or_(*(and_(cluster_col == c, number_col.in_(n)) for c, n in by_cluster.items()))
 
 
 def _stored_block(b: Any, events: tuple[StoredEvent, ...]) -> StoredBlock:
