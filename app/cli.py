@@ -2,6 +2,7 @@
 
 import click
 
+from pinkpipe.app.abi_cmd import abi_group
 from pinkpipe.app.api_cmd import api_command
 from pinkpipe.app.bus_cmd import bus_group
 from pinkpipe.app.commands import config_group, validator_group
@@ -27,6 +28,7 @@ cli.add_command(bus_group)
 cli.add_command(events_group)
 cli.add_command(db_group)
 cli.add_command(api_command)
+cli.add_command(abi_group)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from pinkpipe.eventstore.reader import BlockFilter, EventReader
 from pinkpipe.eventstore.writer import EventWriter
 from pinkpipe.migrations import upgrade
 from tests.event_blocks import CLUSTER_A, CONTRACTS, make_chain
-from tests.eventstore.test_faults import free_port
+from tests.store_support import free_port
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH = 1000

@@ -29,7 +29,7 @@ Decoder = Callable[[Reader], Any]
 
 _PRIMITIVE_SIZES = {3: 1, 4: 2, 5: 4, 6: 8, 7: 16, 8: 32, 9: 1, 10: 2, 11: 4, 12: 8, 13: 16, 14: 32}
 _SIGNED = frozenset({9, 10, 11, 12, 13, 14})
-_PRIMITIVE_NAMES = (
+PRIMITIVE_NAMES = (
     "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "u256",
     "i8", "i16", "i32", "i64", "i128", "i256",
 )  # fmt: skip
@@ -68,7 +68,7 @@ class TypeDef:
         if self.path:
             return "::".join(self.path)
         if self.kind == "Primitive":
-            return _PRIMITIVE_NAMES[self.primitive]
+            return PRIMITIVE_NAMES[self.primitive]
         return f"{self.kind}#{self.id}"
 
 
@@ -121,7 +121,7 @@ def _read_type(r: Reader) -> TypeDef:
         td = TypeDef(type_id, path, "Tuple", items=items)
     elif tag == 5:
         prim = r.u8("Primitive")
-        if prim >= len(_PRIMITIVE_NAMES):
+        if prim >= len(PRIMITIVE_NAMES):
             raise r.fail("Primitive", f"invalid primitive {prim}", r.offset - 1)
         td = TypeDef(type_id, path, "Primitive", primitive=prim)
     elif tag == 6:
@@ -244,7 +244,7 @@ class TypeRegistry:
 
     def _compile_primitive(self, td: TypeDef) -> Decoder:
         prim = td.primitive
-        type_name = _PRIMITIVE_NAMES[prim]
+        type_name = PRIMITIVE_NAMES[prim]
         if prim == 0:
             return lambda r: r.boolean()
         if prim in (1, 2):

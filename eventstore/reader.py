@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, or_, select, tuple_
 
 from pinkpipe.chain.event_chain import ZERO_HASH, EventsBlock
+from pinkpipe.chain.ink_abi import InkAbi
+from pinkpipe.chain.pink_events import jsonable
 from pinkpipe.chain.scale import CodecError
+from pinkpipe.eventstore.abis import AbiCache
 from pinkpipe.eventstore.db import store_errors
 from pinkpipe.eventstore.errors import BadQuery, NotStored
 from pinkpipe.eventstore.models import Cluster, Event, EventBlock
@@ -40,6 +43,8 @@ class StoredEvent:
     contract: bytes | None
     topics: list[str]
     fields: dict[str, Any]
+    ink_event: dict[str, Any] | None = None
+    """`{name: fields}` decoded by the contract's registered ink! ABI (read time, not stored)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,7 +55,15 @@ class StoredEvent:
             "contract": hex0x(self.contract),
             "topics": self.topics,
             "fields": self.fields,
+            "ink_event": self.ink_event,
         }
+
+
+def ink_event_json(abi: InkAbi, fields: dict[str, Any], topics: list[str]) -> dict[str, Any] | None:
+    """A ContractEmitted row's event by `abi`, as JSON, or None when the ABI cannot tell."""
+    data = bytes.fromhex(fields["data"][2:])
+    event = abi.decode_event(data, tuple(bytes.fromhex(t[2:]) for t in topics))
+    return None if event is None else {event.name: jsonable(event.fields)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +205,7 @@ class EventReader:
         self.engine = engine
         self.page_limit = page_limit
         self._cluster_pks: dict[bytes, int] = {}
+        self._abis = AbiCache()
 
     def heads(self) -> list[ClusterHead]:
         with store_errors(self.engine, "read cluster heads"), self.engine.connect() as conn:
@@ -348,10 +362,18 @@ class EventReader:
             .where(_keys_in(Event.cluster, Event.block_number, keys))
             .order_by(Event.cluster, Event.block_number, Event.index)
         ).all()
+        emitters = {r.contract for r in rows if r.name == "ContractEmitted" and r.contract}
+        abis = self._abis.for_contracts(conn, emitters)
         out: dict[Key, list[StoredEvent]] = {}
         for r in rows:
+            ink = None
+            abi = abis.get(r.contract) if r.name == "ContractEmitted" else None
+            if abi is not None and r.pink_event is None:
+                ink = ink_event_json(abi, r.fields, r.topics)
             out.setdefault((r.cluster, r.block_number), []).append(
-                StoredEvent(r.index, r.pallet, r.name, r.pink_event, r.contract, r.topics, r.fields)
+                StoredEvent(
+                    r.index, r.pallet, r.name, r.pink_event, r.contract, r.topics, r.fields, ink
+                )
             )
         return out
 

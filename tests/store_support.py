@@ -9,15 +9,30 @@ PostgreSQL tests skip saying why, except with CI=true, where they fail.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from pinkpipe.app.cli import cli
+
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(url: str, group: str, command: str, *args: str) -> Result:
+    """`pinkpipe GROUP COMMAND --db URL ARGS...`, in-process."""
+    return CliRunner().invoke(cli, [group, command, "--db", url, *args])
 
 
 def pg_admin() -> Engine:
@@ -50,3 +65,9 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def url(request: pytest.FixtureRequest) -> str:
+    """A fresh database of each backend in turn (suites override it per backend class)."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")

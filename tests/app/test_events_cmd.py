@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import Engine, select, update
 
 from pinkpipe.app.cli import cli
@@ -19,19 +19,8 @@ from pinkpipe.eventstore.writer import EventWriter, decode_blocks
 from pinkpipe.migrations import upgrade
 from tests.event_blocks import ALICE, CLUSTER_A, CLUSTER_B, CONTRACTS, make_chain
 from tests.pipeline_support import PINKPIPE
+from tests.store_support import run_cli as run
 from tests.vectors import phala_event_blocks
-
-
-def run(url: str, *args: str) -> Result:
-    group, command, *rest = args
-    return CliRunner().invoke(cli, [group, command, "--db", url, *rest])
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue(
-        f"{request.param}_url" if request.param == "sqlite" else "postgres_url"
-    )
 
 
 @pytest.fixture

@@ -22,15 +22,10 @@ from pinkpipe.eventstore.db import open_engine
 from pinkpipe.eventstore.writer import EventWriter, decode_blocks
 from pinkpipe.migrations import upgrade
 from tests.event_blocks import CLUSTER_A, CLUSTER_B, CONTRACTS, make_chain
-from tests.eventstore.test_faults import free_port
+from tests.store_support import free_port
 from tests.vectors import phala_event_blocks
 
 PAGE_LIMIT = 50
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,13 @@ from pinkpipe.eventstore.reader import EventReader
 from pinkpipe.eventstore.writer import EventWriter
 from pinkpipe.migrations import upgrade
 from tests.event_blocks import CLUSTER_A, make_chain
+from tests.store_support import free_port
 
 
 def migrated_engine(url: str) -> Engine:
     engine = open_engine(url)
     upgrade(engine)
     return engine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_unreachable_postgresql_is_one_line() -> None:
