@@ -62,23 +62,18 @@ def link_contracts(conn: Connection, code_hash: bytes, contracts: Sequence[bytes
 
 
 class AbiCache:
-    """Parsed ABIs by contract address, loaded once per code hash."""
+    """Parsed ABIs by code hash, each parsed once (an ABI is never replaced)."""
 
     def __init__(self) -> None:
         self._by_code: dict[bytes, InkAbi] = {}
 
-    def for_contracts(self, conn: Connection, addresses: set[bytes]) -> dict[bytes, InkAbi]:
-        if not addresses:
-            return {}
-        rows = conn.execute(
-            select(Contract.address, Abi.code_hash, Abi.metadata_json)
-            .join(Abi, Abi.code_hash == Contract.code_hash)
-            .where(Contract.address.in_(addresses))
-        ).all()
-        out = {}
-        for address, code_hash, metadata_json in rows:
-            abi = self._by_code.get(code_hash)
-            if abi is None:
-                abi = self._by_code[code_hash] = InkAbi.from_json(metadata_json)
-            out[address] = abi
-        return out
+    def by_code_hash(self, conn: Connection, code_hashes: set[bytes]) -> dict[bytes, InkAbi]:
+        """The registered ABIs among `code_hashes` (one query for those not parsed yet)."""
+        missing = code_hashes - set(self._by_code)
+        if missing:
+            rows = conn.execute(
+                select(Abi.code_hash, Abi.metadata_json).where(Abi.code_hash.in_(missing))
+            ).all()
+            for code_hash, metadata_json in rows:
+                self._by_code[code_hash] = InkAbi.from_json(metadata_json)
+        return {h: self._by_code[h] for h in code_hashes if h in self._by_code}

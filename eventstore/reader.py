@@ -21,7 +21,7 @@ from pinkpipe.chain.scale import CodecError
 from pinkpipe.eventstore.abis import AbiCache
 from pinkpipe.eventstore.db import store_errors
 from pinkpipe.eventstore.errors import BadQuery, NotStored
-from pinkpipe.eventstore.models import Cluster, Event, EventBlock
+from pinkpipe.eventstore.models import Cluster, Contract, Event, EventBlock
 from pinkpipe.eventstore.rows import block_row, event_rows
 
 DEFAULT_PAGE = 100
@@ -202,7 +202,9 @@ class EventReader:
     """Read-only access to the store."""
 
     def __init__(self, engine: Engine, page_limit: int = 1000) -> None:
-        self.engine = engine
+        # Reads need no transaction: rows are append-only, so a page's queries agree without
+        # a snapshot, and autocommit saves the BEGIN/ROLLBACK round trips.
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.page_limit = page_limit
         self._cluster_pks: dict[bytes, int] = {}
         self._abis = AbiCache()
@@ -358,16 +360,16 @@ class EventReader:
         if not keys:
             return {}
         rows = conn.execute(
-            select(Event.__table__)
+            select(Event.__table__, Contract.code_hash)
+            .outerjoin(Contract, Contract.address == Event.contract)
             .where(_keys_in(Event.cluster, Event.block_number, keys))
             .order_by(Event.cluster, Event.block_number, Event.index)
         ).all()
-        emitters = {r.contract for r in rows if r.name == "ContractEmitted" and r.contract}
-        abis = self._abis.for_contracts(conn, emitters)
+        abis = self._abis.by_code_hash(conn, {r.code_hash for r in rows if r.code_hash})
         out: dict[Key, list[StoredEvent]] = {}
         for r in rows:
             ink = None
-            abi = abis.get(r.contract) if r.name == "ContractEmitted" else None
+            abi = abis.get(r.code_hash) if r.name == "ContractEmitted" else None
             if abi is not None and r.pink_event is None:
                 ink = ink_event_json(abi, r.fields, r.topics)
             out.setdefault((r.cluster, r.block_number), []).append(
