@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pinkpipe.chain.event_chain import EventsBlock
 from pinkpipe.eventstore.api import create_app
 from pinkpipe.eventstore.db import open_engine
 from pinkpipe.eventstore.reader import BlockFilter, EventReader
@@ -166,6 +167,15 @@ def main() -> None:
     start = time.perf_counter()
     blocks = make_chain(args.blocks)
     print(f"built {args.blocks} event blocks with the codec in {time.perf_counter() - start:.1f} s")
+    raws = [b.encode() for b in blocks[:20_000]]
+    start = time.perf_counter()
+    for raw in raws:
+        EventsBlock.decode(raw)
+    elapsed = time.perf_counter() - start
+    print(
+        f"decode (strict, events by metadata, body hash): {len(raws) / elapsed:,.0f} blocks/s, "
+        f"{sum(len(b.body.events) for b in blocks[:20_000]) / elapsed:,.0f} events/s"
+    )
     for backend in args.backends.split(","):
         bench_backend(backend, blocks)
 

@@ -191,6 +191,8 @@ class EventsBlock:
     header: EventsBlockHeader
     body: EventsBlockBody
     _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
+    """The exact bytes decoded or built by `new` (encoding and hashing never redo the work);
+    init=False so that `dataclasses.replace` drops them and a changed block re-encodes."""
 
     @classmethod
     def new(
@@ -201,8 +203,11 @@ class EventsBlock:
         body: EventsBlockBody,
     ) -> EventsBlock:
         """A block over `body`, its body hash computed (what the runtime does when it emits)."""
-        body_hash = blake2_256(body.encode(runtime_version))
-        return cls(EventsBlockHeader(number, runtime_version, parent_hash, body_hash), body)
+        body_bytes = body.encode(runtime_version)
+        header = EventsBlockHeader(number, runtime_version, parent_hash, blake2_256(body_bytes))
+        block = cls(header, body)
+        object.__setattr__(block, "_encoded", header.encode() + body_bytes)
+        return block
 
     @classmethod
     def decode(
