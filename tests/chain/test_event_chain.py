@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
 
 from pinkpipe.chain.event_chain import (
     HEADER_SIZE,
@@ -21,6 +22,7 @@ from pinkpipe.chain.event_chain import (
 from pinkpipe.chain.hashing import blake2_256
 from pinkpipe.chain.pink_events import shipped_event_types
 from pinkpipe.chain.scale import CodecError
+from tests.fuzzing import mutated
 from tests.vectors import PHALA, phala_event_blocks
 
 ALICE = bytes.fromhex("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d")
@@ -198,3 +200,17 @@ def test_shipped_metadata_is_the_recorded_vector() -> None:
     from pinkpipe.chain.pink_events import shipped_metadata
 
     assert shipped_metadata("pink-metadata-1.2.bin") == (PHALA / "metadata-1.2.bin").read_bytes()
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(data=mutated(phala_event_blocks()))
+def test_damaged_real_blocks_raise_only_codec_errors(data: bytes) -> None:
+    """Whatever the damage, decoding fails with CodecError or yields a block that re-encodes
+    to exactly the bytes given (then only header bytes can have changed)."""
+    try:
+        block = EventsBlock.decode(data)
+    except CodecError:
+        return
+    assert EventsBlock(block.header, block.body).encode() == data
+    assert data[HEADER_SIZE:] in (raw[HEADER_SIZE:] for raw in phala_event_blocks())
