@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 
 from pinkpipe.eventstore.db import schema_revision
 from pinkpipe.eventstore.errors import BadQuery, NotStored, StoreUnavailable
-from pinkpipe.eventstore.reader import DEFAULT_PAGE, MAX_SQL_INT, BlockFilter, EventReader
+from pinkpipe.eventstore.models import MAX_SQL_INT
+from pinkpipe.eventstore.reader import DEFAULT_PAGE, BlockFilter, EventReader
 
 HEX32_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$"

@@ -34,6 +34,8 @@ NAMING_CONVENTION = {
 }
 
 Hash = LargeBinary(32)
+MAX_SQL_INT = 2**63 - 1
+"""The largest value of a BIGINT column: numbers beyond it can be neither stored nor asked for."""
 
 
 class Base(DeclarativeBase):

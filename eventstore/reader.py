@@ -21,12 +21,10 @@ from pinkpipe.chain.scale import CodecError
 from pinkpipe.eventstore.abis import AbiCache
 from pinkpipe.eventstore.db import store_errors
 from pinkpipe.eventstore.errors import BadQuery, NotStored
-from pinkpipe.eventstore.models import Cluster, Contract, Event, EventBlock
+from pinkpipe.eventstore.models import MAX_SQL_INT, Cluster, Contract, Event, EventBlock
 from pinkpipe.eventstore.rows import block_row, event_rows
 
 DEFAULT_PAGE = 100
-MAX_SQL_INT = 2**63 - 1
-"""The largest value of a BIGINT column: numbers beyond it cannot be stored or asked for."""
 VERIFY_CHUNK = 1000
 
 

@@ -29,7 +29,14 @@ from pinkpipe.eventstore.errors import (
     ConflictingEventBlock,
     RejectedEventBlock,
 )
-from pinkpipe.eventstore.models import Cluster, Contract, Event, EventBlock, StageCheckpoint
+from pinkpipe.eventstore.models import (
+    MAX_SQL_INT,
+    Cluster,
+    Contract,
+    Event,
+    EventBlock,
+    StageCheckpoint,
+)
 from pinkpipe.eventstore.rows import block_row, event_rows, instantiations
 
 
@@ -41,6 +48,18 @@ class Checkpoint:
     chain_block_number: int
     chain_block_hash: bytes
     stream_sequence: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.stage) <= MAX_STAGE_NAME:
+            raise ValueError(f"stage name {self.stage!r} must be 1..{MAX_STAGE_NAME} characters")
+        if len(self.chain_block_hash) != 32:
+            raise ValueError(f"chain block hash must be 32 bytes, got {len(self.chain_block_hash)}")
+        for name in ("chain_block_number", "stream_sequence"):
+            if not 0 <= getattr(self, name) <= MAX_SQL_INT:
+                raise ValueError(f"checkpoint {name} {getattr(self, name)} is out of range")
+
+
+MAX_STAGE_NAME = 64
 
 
 class AppendResult(NamedTuple):

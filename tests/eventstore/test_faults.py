@@ -11,7 +11,7 @@ from pinkpipe.eventstore.db import open_engine
 from pinkpipe.eventstore.errors import StoreUnavailable
 from pinkpipe.eventstore.models import EventBlock
 from pinkpipe.eventstore.reader import EventReader
-from pinkpipe.eventstore.writer import EventWriter
+from pinkpipe.eventstore.writer import Checkpoint, EventWriter
 from pinkpipe.migrations import upgrade
 from tests.event_blocks import CLUSTER_A, make_chain
 from tests.store_support import free_port
@@ -69,3 +69,12 @@ def test_uncreatable_data_dir(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StoreUnavailable, match=f"cannot create {blocker}"):
         open_engine(f"sqlite:///{blocker / 'sub' / 'events.sqlite3'}")
+
+
+def test_checkpoint_values_are_checked_before_sql() -> None:
+    with pytest.raises(ValueError, match="stage name"):
+        Checkpoint("x" * 65, 1, bytes(32), 1)
+    with pytest.raises(ValueError, match="32 bytes, got 3"):
+        Checkpoint("executor", 1, b"abc", 1)
+    with pytest.raises(ValueError, match="stream_sequence -1 is out of range"):
+        Checkpoint("executor", 1, bytes(32), -1)
