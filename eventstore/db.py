@@ -10,6 +10,7 @@ came with them vanish together, and the executor replays them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +55,18 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _bytes_as_hex(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps_json(value: object) -> str:
+    """JSON columns' serializer: bytes inside decoded event fields become 0x-hex on the way
+    in, so rows need no converted copy of every field tree (the writer's hot path)."""
+    return json.dumps(value, default=_bytes_as_hex, separators=(",", ":"))
+
+
 def open_engine(url: str) -> Engine:
     """An engine for `url`; a SQLite file's directory is created if missing."""
     sqlite_file = _sqlite_file(url) if url.startswith("sqlite") else None
@@ -62,7 +75,9 @@ def open_engine(url: str) -> Engine:
             sqlite_file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreUnavailable(f"cannot create {sqlite_file.parent}: {e.strerror}") from None
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    engine = create_engine(
+        url, pool_pre_ping=not url.startswith("sqlite"), json_serializer=dumps_json
+    )
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

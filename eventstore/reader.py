@@ -439,7 +439,8 @@ def _block_problem(
     derived_events = event_rows(stored["cluster"], block)
     if len(derived_events) != len(events):
         return f"{len(events)} event rows stored, its bytes hold {len(derived_events)}"
-    for row, event in zip(derived_events, events, strict=True):
+    for derived, event in zip(derived_events, events, strict=True):
+        row = {**derived, "fields": jsonable(derived["fields"])}  # as the JSON column reads back
         as_stored = {
             "index": event.index,
             "pallet": event.pallet,

@@ -1,5 +1,8 @@
 """What the store keeps of an event block: its columns and event rows, derived from the block.
 
+Event fields keep their decoded values (bytes included); the JSON columns' serializer
+(`db.dumps_json`) writes bytes as 0x-hex, which is what reading them back returns.
+
 The writer inserts these and `verify` derives them again from the stored SCALE bytes, so one
 function decides what every column means.
 """
@@ -10,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pinkpipe.chain.event_chain import EventRecord, EventsBlock
-from pinkpipe.chain.pink_events import jsonable
 
 CONTRACT_FIELD = "contract"
 PINK_EVENT_FIELD = "pink_event"
@@ -18,10 +20,10 @@ PINK_EVENT_FIELD = "pink_event"
 
 def event_row(cluster: int, block_number: int, index: int, record: EventRecord) -> dict[str, Any]:
     event = record.event
-    fields = jsonable(event.fields)
+    fields = event.fields
     pink = record.pink_event()
     if pink is not None:
-        fields[PINK_EVENT_FIELD] = {pink.name: jsonable(pink.fields)}
+        fields = {**fields, PINK_EVENT_FIELD: {pink.name: pink.fields}}
     contract = event.fields.get(CONTRACT_FIELD)
     return {
         "cluster": cluster,
