@@ -16,14 +16,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,13 +33,10 @@ from pinkpipe.eventstore.reader import BlockFilter, EventReader
 from pinkpipe.eventstore.writer import EventWriter
 from pinkpipe.migrations import upgrade
 from tests.event_blocks import CLUSTER_A, CONTRACTS, make_chain
-from tests.store_support import free_port
+from tests.store_support import PG_SERVER, free_port, postgres_schema
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH = 1000
 SAMPLES = 2000
-HTTP_SAMPLES = 500
-PAGE_SIZES = (10, 50)
 HTTP_SAMPLES = 500
 PAGE_SIZES = (10, 50)
 
@@ -51,16 +47,8 @@ def database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="pinkpipe-bench-") as tmp:
             yield f"sqlite:///{tmp}/events.sqlite3"
         return
-    admin = create_engine(PG_SERVER)
-    schema = f"pinkpipe_bench_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(create_engine(PG_SERVER), "pinkpipe_bench") as url:
+        yield url
 
 
 def percentiles(fn: Callable[[int], object], samples: int = SAMPLES) -> tuple[float, float]:

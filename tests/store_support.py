@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,10 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store' / 'events.sqlite3'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    admin = pg_admin()
-    schema = f"pinkpipe_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def postgres_schema(admin: Engine, prefix: str) -> Iterator[str]:
+    """The URL of a new schema on the test server (its search_path), dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
@@ -65,6 +66,12 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_schema(pg_admin(), "pinkpipe_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
