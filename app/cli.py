@@ -2,8 +2,11 @@
 
 import click
 
+from pinkpipe.app.abi_cmd import abi_group
+from pinkpipe.app.api_cmd import api_command
 from pinkpipe.app.bus_cmd import bus_group
 from pinkpipe.app.commands import config_group, validator_group
+from pinkpipe.app.events_cmd import db_group, events_group
 from pinkpipe.app.inspect_cmds import inspect
 from pinkpipe.app.pink_cmd import pink
 from pinkpipe.app.relayer_cmd import relayer_command
@@ -24,6 +27,10 @@ cli.add_command(run_command)
 cli.add_command(devnet)
 cli.add_command(bus_group)
 cli.add_command(pink)
+cli.add_command(events_group)
+cli.add_command(db_group)
+cli.add_command(api_command)
+cli.add_command(abi_group)
 
 
 def main() -> None:

@@ -2,9 +2,10 @@
 `PINKPIPE_*` variables and a TOML file.
 
 Each stage owns its section (`BusSettings`, `RelayerSettings`, `ValidatorSettings`,
-`DevnetSettings`, and the app's own `AppSettings` here); `Settings` inherits them all, so every
-setting keeps one flat name (`PINKPIPE_<NAME>` in the environment, `name = value` in TOML) and
-a stage is handed only its section (`settings.section(RelayerSettings)`).
+`DevnetSettings`, `StoreSettings`, and the app's own `AppSettings` here); `Settings` inherits
+them all, so every setting keeps one flat name (`PINKPIPE_<NAME>` in the environment,
+`name = value` in TOML) and a stage is handed only its section
+(`settings.section(RelayerSettings)`).
 
 Precedence is flag > environment > TOML file > default, so an operator can keep a checked-in
 `pinkpipe.toml` and still override one value for a single run. Secrets are `SecretStr`, and
@@ -42,6 +43,7 @@ from pydantic_settings import (
 from pinkpipe.bus.config import BusSettings, mask_url
 from pinkpipe.chain.errors import ConfigError
 from pinkpipe.devnet.settings import DevnetSettings
+from pinkpipe.eventstore.config import StoreSettings
 from pinkpipe.relayer.config import RelayerSettings
 from pinkpipe.services.validator import ValidatorSettings
 
@@ -89,7 +91,13 @@ class AppSettings(BaseModel):
 
 
 class Settings(
-    AppSettings, BusSettings, RelayerSettings, ValidatorSettings, DevnetSettings, BaseSettings
+    AppSettings,
+    BusSettings,
+    RelayerSettings,
+    ValidatorSettings,
+    DevnetSettings,
+    StoreSettings,
+    BaseSettings,
 ):
     """Every section, flat; field descriptions are what `config show` and --help print."""
 

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pytest
 
-STAGE_FOLDERS = ("app", "bus", "chain", "devnet", "relayer", "services", "validator")
+STAGE_FOLDERS = (
+    "app",
+    "bus",
+    "chain",
+    "devnet",
+    "eventstore",
+    "executor",
+    "migrations",
+    "relayer",
+    "services",
+    "validator",
+)
 INTEGRATION_FOLDERS = ("bus", "pipeline", "relayer")
 """Every test under tests/<folder> starts nats-server or a whole pipeline."""
 TESTS_ROOT = Path(__file__).resolve().parent

@@ -211,3 +211,18 @@ def split_batch(data: bytes) -> RococoBatch:
 
 def rococo_batches(set_id: int) -> list[RococoBatch]:
     return [split_batch(data) for _, data in rococo_batch_data(set_id)]
+
+
+# --- Phala -----------------------------------------------------------------------------------
+
+PHALA = VECTORS / "phala"
+
+
+def phala_event_blocks() -> list[bytes]:
+    """The SCALE `EventsBlock` payloads of `events.log`, in log order (event blocks #0..#2)."""
+    out = []
+    for line in (PHALA / "events.log").read_text().splitlines():
+        for part in line.split():
+            if part.startswith("payload="):
+                out.append(bytes.fromhex(part.removeprefix("payload=")))
+    return out

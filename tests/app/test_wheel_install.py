@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from pinkpipe.chain.scale import encode_compact
 from pinkpipe.devnet import DevChain, DevnetConfig
 from tests.devnet_process import running_devnet
-from tests.vectors import PROJECT_ROOT, WESTEND, WESTEND_GENESIS_HASH
+from tests.vectors import PROJECT_ROOT, WESTEND, WESTEND_GENESIS_HASH, phala_event_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -113,3 +114,22 @@ def test_devnet_from_elsewhere_serves_the_packaged_metadata(fresh_install: Fresh
         assert lines[0].strip() == f"genesis 0x{expected.genesis_hash.hex()}", lines
         assert lines[1].startswith(f"best #5 0x{expected.best_hash.hex()}"), lines
         assert lines[2].startswith("listening on ws://127.0.0.1:"), lines
+
+
+def test_event_store_from_elsewhere(fresh_install: FreshInstall, tmp_path: Path) -> None:
+    """Migrations and the Pink runtime metadata ship in the wheel: migrate a new store,
+    import the real event blocks, decode and verify them."""
+    cluster = bytes([0xA1]) * 32
+    dump = tmp_path / "events.scale"
+    dump.write_bytes(b"".join(cluster + encode_compact(len(b)) + b for b in phala_event_blocks()))
+    data = ("--data-dir", tmp_path / "data")
+    upgraded = fresh_install.run(fresh_install.pinkpipe, "db", "upgrade", *data)
+    assert upgraded.returncode == 0 and "is at revision 0002" in upgraded.stdout, upgraded.stderr
+    imported = fresh_install.run(
+        fresh_install.pinkpipe, "events", "import", dump, "--format", "scale", *data
+    )
+    assert imported.stdout.strip() == "imported 3 event blocks, 0 already stored", imported.stderr
+    got = fresh_install.run(fresh_install.pinkpipe, "events", "get", cluster.hex(), "1", *data)
+    assert "Contracts.ContractEmitted, Contracts.Called" in got.stdout, got.stderr
+    verified = fresh_install.run(fresh_install.pinkpipe, "events", "verify", *data)
+    assert verified.stdout.startswith("verified 3 blocks in 1 clusters"), verified.stderr
