@@ -34,6 +34,7 @@ from pinkpipe.bus.config import BusSettings, mask_url
 from pinkpipe.chain.errors import ConfigError
 from pinkpipe.devnet.settings import DevnetSettings
 from pinkpipe.relayer.config import RelayerSettings
+from pinkpipe.services.parachain import ParachainValidatorSettings
 from pinkpipe.services.validator import ValidatorSettings
 
 ENV_PREFIX = "PINKPIPE_"
@@ -74,7 +75,13 @@ class AppSettings(BaseModel):
 
 
 class Settings(
-    AppSettings, BusSettings, RelayerSettings, ValidatorSettings, DevnetSettings, BaseSettings
+    AppSettings,
+    BusSettings,
+    RelayerSettings,
+    ValidatorSettings,
+    ParachainValidatorSettings,
+    DevnetSettings,
+    BaseSettings,
 ):
     """Every section, flat; field descriptions are what `config show` and --help print."""
 

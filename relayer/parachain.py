@@ -80,9 +80,15 @@ class Cursor:
 
 @dataclass
 class ParachainRelayerProgress(RelayerProgress):
-    """`published`/`head` count parachain blocks; `relay` is the last relay block relayed."""
+    """`head` is the relay chain's finalized head, `relay` the last relay block relayed;
+    `published` the last parachain block relayed, `para_head` the highest head proven."""
 
     relay: int = -1
+    para_head: int = 0
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.para_head - self.published)
 
 
 def untrusted_head(para_id: int, relay: RelayBlockRecord) -> Tip | None:
@@ -361,7 +367,7 @@ class ParachainRelayer(Relayer):
         self._remember(block.number, block.hash)
         self.progress.relay = block.number
         if head is not None:
-            self.progress.head = max(self.progress.head, head.number)
+            self.progress.para_head = max(self.progress.para_head, head.number)
 
     async def _relay_para(self, target: Tip) -> None:
         """The parachain's blocks after the last one relayed, up to the proven head."""
