@@ -141,7 +141,7 @@ async def serve_parachain_devnet(
         for name, server in (("relay", relay), ("parachain", para)):
             click.echo(f"{name} genesis 0x{server.chain.genesis_hash.hex()}")
             click.echo(f"{name} listening on {server.url}")
-        click.echo(f"para id {pair.para_id}")
+        click.echo(f"para id {pair.para_id}, parachain final #{pair.para.finalized_number}")
         pair.relay.on_block(_announce_block)
         while not stop.is_set():
             if block_time > 0:
