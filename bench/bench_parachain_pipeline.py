@@ -23,14 +23,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pipeline import PINKPIPE, settings, wait_stream  # noqa: E402
-from pinkpipe.bus import Bus, verified_stream  # noqa: E402
+from bench.bench_pipeline import PINKPIPE, settings  # noqa: E402
+from pinkpipe.bus import Bus, BusError, verified_stream  # noqa: E402
 from pinkpipe.bus.nats_server import EmbeddedNats  # noqa: E402
 from pinkpipe.bus.streams import para_raw_stream  # noqa: E402
 
 RELAY_BLOCKS = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
 JUSTIFICATION_PERIOD = 256
 SET_PERIOD = 1000
+
+
+async def wait_stream(bus: Bus, stream: str, count: int) -> float:
+    """When `stream` holds `count` messages (it may not exist yet)."""
+    while True:
+        try:
+            if await bus.last_seq(stream) >= count:
+                return time.perf_counter()
+        except BusError:
+            pass
+        await asyncio.sleep(0.05)
 
 
 def start_pair() -> tuple[subprocess.Popen[str], dict[str, str], int]:
