@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pinkpipe.bus import Bus, BusError, verified_stream, verified_subject
+from pinkpipe.bus import Bus, verified_stream, verified_subject
 from pinkpipe.bus.nats_server import EmbeddedNats
 from pinkpipe.bus.records import decode_verified
 from pinkpipe.devnet.config import DevnetConfig
 from pinkpipe.devnet.parachain import ParachainDevnet
 from pinkpipe.devnet.rpc import DevnetServer
-from tests.pipeline.test_crash import Service
+from tests.pipeline.test_crash import Service, _height
 from tests.pipeline_support import make_settings, read_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,16 +33,6 @@ async def produce(pair: ParachainDevnet, until: int) -> None:
     while pair.relay.best_number < until:
         pair.step()
         await asyncio.sleep(0.004)
-
-
-async def _height(bus: Bus, genesis: bytes) -> int:
-    """Blocks in the verified stream (0 before the stream exists)."""
-    try:
-        return await bus.last_seq(verified_stream(genesis))
-    except BusError as e:
-        if "stream not found" in str(e):
-            return 0
-        raise
 
 
 async def _until(bus: Bus, genesis: bytes, height: int, services: dict[str, Service]) -> None:
