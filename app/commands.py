@@ -12,6 +12,7 @@ import click
 from pinkpipe.app.config import Settings, config_file_path, masked_values, value_sources
 from pinkpipe.app.datadir import check_secret_path
 from pinkpipe.app.options import config_option, settings_from_cli
+from pinkpipe.app.parachain import parachain_validator
 from pinkpipe.app.process import (
     RateMeter,
     run_until_signalled,
@@ -84,10 +85,12 @@ def _progress_line(service: ValidatorService, meter: RateMeter) -> str | None:
     return f"validator: {'; '.join(parts)}; {meter.rate(total):.0f} blocks/s"
 
 
-async def run_validator(settings: Settings, stop: asyncio.Event) -> int:
+async def run_validator(settings: Settings, stop: asyncio.Event, parachain: bool = False) -> int:
     meter = RateMeter()
 
     async def build(bus: Bus) -> ValidatorService:
+        if parachain:
+            return await parachain_validator(settings, bus, stop)
         store = await CheckpointStore.open(bus, load_secret(settings.validator_secret_path))
         return ValidatorService(settings.section(ValidatorSettings), bus, store, stop)
 
@@ -102,6 +105,13 @@ async def run_validator(settings: Settings, stop: asyncio.Event) -> int:
 @click.option("--genesis", help="validate only this chain (genesis hash hex; default: all)")
 @click.option("--trusted-checkpoint", help="accept a checkpoint bootstrap at NUMBER:0xHASH")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+@click.option(
+    "--parachain",
+    is_flag=True,
+    help="parachain mode: validate the parachain raw streams through their relay chain",
+)
+@click.option("--relay-genesis", help="parachain mode: trusted relay chain genesis hash")
+@click.option("--para-id", type=int, help="parachain mode: the para id to accept")
 @click.pass_context
 def validator_group(
     ctx: click.Context,
@@ -110,6 +120,9 @@ def validator_group(
     genesis: str | None,
     trusted_checkpoint: str | None,
     log_level: str | None,
+    parachain: bool,
+    relay_genesis: str | None,
+    para_id: int | None,
 ) -> None:
     """Run the GRANDPA light client over the raw stream of every chain on the bus and publish
     verified blocks; see `validator status` for its progress.
@@ -127,9 +140,11 @@ def validator_group(
         genesis=genesis,
         trusted_checkpoint=trusted_checkpoint,
         log_level=log_level,
+        relay_genesis=relay_genesis,
+        para_id=para_id,
     )
     setup_logging(settings.log_level)
-    run_until_signalled(lambda stop: run_validator(settings, stop))
+    run_until_signalled(lambda stop: run_validator(settings, stop, parachain))
 
 
 async def _raw_head(bus: Bus, genesis: bytes) -> int | None:

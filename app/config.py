@@ -45,6 +45,7 @@ from pinkpipe.chain.errors import ConfigError
 from pinkpipe.devnet.settings import DevnetSettings
 from pinkpipe.eventstore.config import StoreSettings
 from pinkpipe.relayer.config import RelayerSettings
+from pinkpipe.services.parachain import ParachainValidatorSettings
 from pinkpipe.services.validator import ValidatorSettings
 
 ENV_PREFIX = "PINKPIPE_"
@@ -95,6 +96,7 @@ class Settings(
     BusSettings,
     RelayerSettings,
     ValidatorSettings,
+    ParachainValidatorSettings,
     DevnetSettings,
     StoreSettings,
     BaseSettings,

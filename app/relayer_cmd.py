@@ -10,6 +10,7 @@ import click
 
 from pinkpipe.app.config import Settings
 from pinkpipe.app.options import config_option, settings_from_cli
+from pinkpipe.app.parachain import parachain_relayer
 from pinkpipe.app.process import (
     RateMeter,
     run_until_signalled,
@@ -38,6 +39,8 @@ async def run_relayer(settings: Settings, stop: asyncio.Event) -> int:
     meter = RateMeter()
 
     async def build(bus: Bus) -> Relayer:
+        if settings.relay_url is not None:
+            return parachain_relayer(settings, bus, stop)
         return Relayer(settings.section(RelayerSettings), bus, node_url, stop)
 
     return await run_stage(
@@ -53,6 +56,12 @@ async def run_relayer(settings: Settings, stop: asyncio.Event) -> int:
 @click.option("--rpc-window", type=int, help="blocks fetched concurrently")
 @click.option("--rpc-batch", type=int, help="blocks per JSON-RPC batch (1: concurrent calls)")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+@click.option(
+    "--relay",
+    "relay_url",
+    help="parachain mode: the relay chain node's URL (--node is then the parachain's)",
+)
+@click.option("--para-id", type=int, help="parachain mode: para id (default: the node's own)")
 def relayer_command(
     config_file: Path | None,
     node_url: str | None,
@@ -61,6 +70,8 @@ def relayer_command(
     rpc_window: int | None,
     rpc_batch: int | None,
     log_level: str | None,
+    relay_url: str | None,
+    para_id: int | None,
 ) -> None:
     """Relay a node's finalized blocks (headers, bodies, justifications, storage proofs)
     into NATS JetStream, exactly once, resuming from the stream after any restart.
@@ -68,6 +79,9 @@ def relayer_command(
     With --from N on an empty stream the light client starts from a checkpoint at block N-1
     (the validator must be told to trust it with --trusted-checkpoint); the default starts
     at genesis. Stops cleanly on SIGINT/SIGTERM; exits 1 on an unrecoverable error.
+
+    With --relay (parachain mode) it relays the relay chain's finalized blocks with the
+    Paras::Heads proof at each batch end, and the parachain's blocks up to each proven head.
     """
     settings = settings_from_cli(
         config_file,
@@ -77,6 +91,8 @@ def relayer_command(
         rpc_window=rpc_window,
         rpc_batch=rpc_batch,
         log_level=log_level,
+        relay_url=relay_url,
+        para_id=para_id,
     )
     if settings.node_url is None:
         raise click.UsageError("no node: give --node ws://... (or PINKPIPE_NODE_URL)")

@@ -253,6 +253,13 @@ def _outcome(name: str, task: asyncio.Task[None]) -> int:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="data dir")
 @click.option("--block-time", "block_time_s", type=float, help="devnet seconds per block")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+@click.option(
+    "--parachain",
+    is_flag=True,
+    help="parachain mode: a devnet relay chain and parachain (or --relay and --node), the "
+    "parachain relayer and validator",
+)
+@click.option("--relay", "relay_url", help="with --parachain: the relay chain node's URL")
 def run_command(
     config_file: Path | None,
     node_url: str | None,
@@ -260,6 +267,8 @@ def run_command(
     data_dir: Path | None,
     block_time_s: float | None,
     log_level: str | None,
+    parachain: bool,
+    relay_url: str | None,
 ) -> None:
     """Run the pipeline: embedded NATS + devnet + relayer + validator, with live progress
     (relayed and verified height, rates) until Ctrl-C. Run it again to resume where it was.
@@ -274,12 +283,18 @@ def run_command(
         data_dir=data_dir,
         block_time_s=block_time_s,
         log_level=log_level,
+        relay_url=relay_url,
     )
     level_source = value_sources(config_file, {"log_level": log_level})["log_level"]
     setup_logging("WARNING" if level_source == "default" else settings.log_level)
 
     async def service(stop: asyncio.Event) -> int:
         try:
+            if parachain:
+                # imported here: app.parachain builds on this module's pieces
+                from pinkpipe.app.parachain import run_parachain_pipeline
+
+                return await run_parachain_pipeline(settings, stop)
             return await run_pipeline(settings, stop)
         except PinkpipeError as e:
             return report(e, "pinkpipe run")

@@ -109,6 +109,38 @@ RawRecord = Annotated[BootstrapRecord | RawBlockRecord, Field(discriminator="kin
 _RAW = TypeAdapter(RawRecord)
 
 
+class ParachainBootstrapRecord(_Record):
+    """Where parachain mode starts: the relay chain's bootstrap (its genesis header and GRANDPA
+    set proof) plus the para id and the parachain's genesis hash the first proven head must
+    descend from. Nothing in it is trusted: the validator compares it with its configuration."""
+
+    kind: Literal["para-bootstrap"] = "para-bootstrap"
+    version: Literal[1] = RECORD_VERSION
+    relay: BootstrapRecord
+    para_id: Annotated[int, Field(ge=0, lt=2**32)]
+    para_genesis_hash: Hash32
+
+
+class RelayBlockRecord(_Record):
+    """One finalized relay block in parachain mode. A batch end carries the relay block's
+    GRANDPA justification and the read proof of `Paras::Heads(para_id)` at it (as pherry's
+    `get_finalized_header_with_paraid`); the parachain blocks up to that head follow it."""
+
+    kind: Literal["relay"] = "relay"
+    version: Literal[1] = RECORD_VERSION
+    number: Annotated[int, Field(ge=1, lt=2**32)]
+    hash: Hash32
+    header: bytes
+    justification: bytes | None = None
+    heads_proof: list[bytes] | None = None
+
+
+ParaRawRecord = Annotated[
+    ParachainBootstrapRecord | RelayBlockRecord | RawBlockRecord, Field(discriminator="kind")
+]
+_PARA_RAW = TypeAdapter(ParaRawRecord)
+
+
 class StorageItem(_Record):
     key: HexBytes
     value: bytes | None
@@ -151,6 +183,21 @@ class ValidatorCheckpoint(_Record):
     state: bytes
 
 
+class ParachainCheckpoint(_Record):
+    """Parachain mode's validator state after the last verified unit (KV value, signed like
+    `ValidatorCheckpoint`): the relay light client and the parachain finality state. `number`
+    and `hash` are the last final parachain block."""
+
+    kind: Literal["para-checkpoint"] = "para-checkpoint"
+    version: Literal[1] = RECORD_VERSION
+    raw_seq: Annotated[int, Field(ge=0)]
+    verified_seq: Annotated[int, Field(ge=0)]
+    number: BlockNumber
+    hash: Hash32
+    relay_state: bytes
+    para_state: bytes
+
+
 class SignedValue(_Record):
     """A KV value with its HMAC (see `pinkpipe.bus.checkpoints`)."""
 
@@ -190,7 +237,17 @@ def decode_raw(data: bytes, stream: str, seq: int) -> BootstrapRecord | RawBlock
     return result
 
 
+def decode_para_raw(
+    data: bytes, stream: str, seq: int
+) -> ParachainBootstrapRecord | RelayBlockRecord | RawBlockRecord:
+    result: ParachainBootstrapRecord | RelayBlockRecord | RawBlockRecord = _decode(
+        _PARA_RAW, data, stream, seq
+    )
+    return result
+
+
 _VERIFIED = TypeAdapter(VerifiedBlockRecord)
+_PARA_CHECKPOINT = TypeAdapter(ParachainCheckpoint)
 _CHECKPOINT = TypeAdapter(ValidatorCheckpoint)
 _STATUS = TypeAdapter(ValidatorStatus)
 _SIGNED = TypeAdapter(SignedValue)
@@ -219,4 +276,9 @@ def decode_checkpoint(data: bytes, where: str, revision: int) -> ValidatorCheckp
 
 def decode_status(data: bytes, where: str, revision: int) -> ValidatorStatus:
     result: ValidatorStatus = _decode(_STATUS, data, where, revision)
+    return result
+
+
+def decode_para_checkpoint(data: bytes, where: str, revision: int) -> ParachainCheckpoint:
+    result: ParachainCheckpoint = _decode(_PARA_CHECKPOINT, data, where, revision)
     return result

@@ -28,6 +28,7 @@ from pinkpipe.bus.config import BusSettings
 
 SUBJECT_ROOT = "pinkpipe"
 RAW_STREAM_PREFIX = "PINKPIPE_RAW_"
+PARA_RAW_STREAM_PREFIX = "PINKPIPE_PARARAW_"
 VERIFIED_STREAM_PREFIX = "PINKPIPE_VERIFIED_"
 CHECKPOINT_BUCKET = "pinkpipe-validator"
 VALIDATOR_CONSUMER = "validator"
@@ -71,6 +72,23 @@ def verified_stream(genesis: bytes) -> str:
 def genesis_of_raw_stream(name: str) -> bytes | None:
     """The genesis hash a raw stream name stands for; None for any other name."""
     rest = name.removeprefix(RAW_STREAM_PREFIX)
+    if rest == name or not _GENESIS_HEX.fullmatch(rest):
+        return None
+    return bytes.fromhex(rest)
+
+
+def para_raw_subject(genesis: bytes) -> str:
+    """Parachain mode's raw subject, named by the parachain's genesis (see `para_raw_spec`)."""
+    return f"{SUBJECT_ROOT}.{chain_id(genesis)}.pararaw"
+
+
+def para_raw_stream(genesis: bytes) -> str:
+    return PARA_RAW_STREAM_PREFIX + chain_id(genesis)
+
+
+def genesis_of_para_raw_stream(name: str) -> bytes | None:
+    """The parachain genesis a parachain-mode raw stream name stands for; None otherwise."""
+    rest = name.removeprefix(PARA_RAW_STREAM_PREFIX)
     if rest == name or not _GENESIS_HEX.fullmatch(rest):
         return None
     return bytes.fromhex(rest)
@@ -156,6 +174,21 @@ def verified_spec(settings: BusSettings, genesis: bytes, max_msg_size: int) -> S
         verified_subject(genesis),
         "validator",
         settings.verified_max_bytes,
+        settings,
+        max_msg_size,
+    )
+
+
+def para_raw_spec(settings: BusSettings, genesis: bytes, max_msg_size: int) -> StreamSpec:
+    """Parachain mode's raw stream: relay and parachain records interleaved in the order the
+    parachain validator needs them (docs/architecture.md, "Parachain mode"); written by the
+    parachain relayer, which sets its limits. Its own prefix keeps the standalone validator,
+    which reads `PINKPIPE_RAW_*`, away from it."""
+    return _spec(
+        para_raw_stream(genesis),
+        para_raw_subject(genesis),
+        "relayer",
+        settings.raw_max_bytes,
         settings,
         max_msg_size,
     )

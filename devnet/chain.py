@@ -187,6 +187,7 @@ class DevChain:
         now = self.timestamp(number)
         body = (timestamp_inherent(*self._timestamp_call, now), *(q.extrinsic for q in queue))
         changes = self._block_changes(parent, number, now, queue)
+        changes.update(self.extra_changes(number))
         slot = now // self.config.slot_ms
         digest = [babe_pre_digest(slot % self.config.authorities, slot)]
         if self.schedule.is_change(number):
@@ -223,6 +224,11 @@ class DevChain:
     def on_block(self, callback: Callable[[Header], None]) -> None:
         """Call `callback(header)` after each new block (it is both the new and finalized head)."""
         self._callbacks.append(callback)
+
+    def extra_changes(self, number: int) -> dict[bytes, bytes | None]:
+        """Storage written into block `number` besides the runtime's own: none here; the
+        parachain pair's chains write `Paras::Heads` and `ParachainInfo::ParachainId`."""
+        return {}
 
     def _block_changes(
         self, parent: Block, number: int, now: int, queue: list[_Queued]

@@ -16,6 +16,7 @@ from pinkpipe.chain.hextext import hex_of
 from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig, DevnetError
 from pinkpipe.devnet.faults import FaultError, Faults
+from pinkpipe.devnet.parachain import ParachainDevnet, ParachainFaults
 from pinkpipe.devnet.rpc import DevnetServer, TransportFaults
 from pinkpipe.devnet.runtime import METADATA_ENV
 from pinkpipe.devnet.scenario import ScenarioRunner, load_scenario
@@ -28,11 +29,18 @@ DATA_FAULTS = {
     "truncated-proof": "truncated_proof",
     "bad-body": "bad_body",
 }
+PARACHAIN_FAULTS = {
+    "wrong-head": "wrong_head_at",
+    "head-skips-back": "head_skips_back_at",
+    "withheld-head": "withheld_head_at",
+}
+"""With --parachain: relay block R holds a wrong or an older head; parachain block P withheld."""
 FAULT_HELP = """Misbehave on purpose (repeatable):
 drop-every=N (close the connection on every Nth request), drop-at=B (drop every connection when
 block B is produced), stall=S or stall=S@B (hold answers S seconds, always or once block B is
 produced), reorder (answer out of order), bad-signature=B (a bad precommit signature in B's
-justification), wrong-set-id=B, wrong-state-root=B, truncated-proof=B, bad-body=B."""
+justification), wrong-set-id=B, wrong-state-root=B, truncated-proof=B, bad-body=B; with
+--parachain (B is then a relay block): wrong-head=R, head-skips-back=R, withheld-head=P."""
 
 
 @dataclass
@@ -47,9 +55,11 @@ def _int(name: str, value: str) -> int:
     return int(value)
 
 
-def parse_faults(specs: tuple[str, ...] | list[str]) -> FaultPlan:
-    """`--fault` values to data and transport faults; errors name the bad spec."""
-    plan = FaultPlan()
+def parse_faults(specs: tuple[str, ...] | list[str], parachain: bool = False) -> FaultPlan:
+    """`--fault` values to data and transport faults; errors name the bad spec. With
+    `parachain` the data faults are the relay chain's plus the parachain-mode switches."""
+    plan = FaultPlan(data=ParachainFaults()) if parachain else FaultPlan()
+    names = {**DATA_FAULTS, **PARACHAIN_FAULTS} if parachain else DATA_FAULTS
     transport = plan.transport
     for spec in specs:
         name, _, value = spec.strip().partition("=")
@@ -66,15 +76,15 @@ def parse_faults(specs: tuple[str, ...] | list[str]) -> FaultPlan:
             except ValueError:
                 raise DevnetError(f"fault stall needs seconds, got {seconds!r}") from None
             transport.stall_at_block = _int(name, block) if block else None
-        elif name in DATA_FAULTS:
+        elif name in names:
             try:
-                plan.data.set(DATA_FAULTS[name], _int(name, value))
+                plan.data.set(names[name], _int(name, value))
             except FaultError as e:
                 raise DevnetError(str(e)) from None
         else:
             raise DevnetError(
                 f"unknown fault {spec!r}; known: reorder, drop-every=N, "
-                f"drop-at=B, stall=S[@B], {'=B, '.join(DATA_FAULTS)}=B"
+                f"drop-at=B, stall=S[@B], {'=B, '.join(names)}=B"
             )
     transport.validate()
     return plan
@@ -117,6 +127,38 @@ async def serve_devnet(server: DevnetServer, blocks: int, runner: ScenarioRunner
             server.block_task.result()
     finally:
         await server.stop()
+
+
+async def serve_parachain_devnet(
+    pair: ParachainDevnet,
+    servers: tuple[DevnetServer, DevnetServer],
+    blocks: int,
+    block_time: float,
+) -> None:
+    """Serve the relay chain and the parachain on their two ports, one block timer stepping
+    the pair (`ParachainDevnet.step`), until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    relay, para = servers
+    await relay.start()
+    await para.start()
+    try:
+        pair.produce(blocks)
+        for name, server in (("relay", relay), ("parachain", para)):
+            click.echo(f"{name} genesis 0x{server.chain.genesis_hash.hex()}")
+            click.echo(f"{name} listening on {server.url}")
+        click.echo(f"para id {pair.para_id}, parachain final #{pair.para.finalized_number}")
+        pair.relay.on_block(_announce_block)
+        while not stop.is_set():
+            if block_time > 0:
+                pair.step()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), block_time if block_time > 0 else None)
+    finally:
+        await para.stop()
+        await relay.stop()
 
 
 _DEFAULTS = DevnetSettings()
@@ -191,6 +233,19 @@ _DEFAULTS = DevnetSettings()
     "standalone metadata packaged with pinkpipe].",
 )
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help=FAULT_HELP)
+@click.option(
+    "--parachain",
+    is_flag=True,
+    help="Serve a relay chain (on --port) and a parachain (on --para-port) whose heads the "
+    "relay chain includes in Paras::Heads; --blocks and --block-time count relay blocks.",
+)
+@click.option(
+    "--para-port",
+    default=9945,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="With --parachain: the parachain's WebSocket port.",
+)
 def devnet(
     host: str,
     port: int,
@@ -203,6 +258,8 @@ def devnet(
     scenario: Path | None,
     metadata: Path | None,
     faults: tuple[str, ...],
+    parachain: bool,
+    para_port: int,
 ) -> None:
     """Run a deterministic development chain that speaks a Substrate node's JSON-RPC.
 
@@ -211,7 +268,7 @@ def devnet(
     reproducible.
     """
     try:
-        plan = parse_faults(faults)
+        plan = parse_faults(faults, parachain)
     except DevnetError as e:
         raise click.BadParameter(str(e), param_hint="'--fault'") from None
     try:
@@ -226,6 +283,20 @@ def devnet(
         script = None if scenario is None else load_scenario(scenario)
         if script is not None:
             config = script.configure(config)
+        if parachain:
+            if script is not None:
+                raise DevnetError("--scenario is not supported with --parachain yet")
+            para_config = DevnetConfig(
+                chain_name="pinkpipe para", state_version=state_version, metadata_path=metadata
+            )
+            pair = ParachainDevnet(config, para_config)
+            servers = (
+                DevnetServer(pair.relay, host=host, port=port, faults=plan.transport),
+                DevnetServer(pair.para, host=host, port=para_port),
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(serve_parachain_devnet(pair, servers, blocks, block_time))
+            return
         chain = DevChain(config)
         server = DevnetServer(
             chain, host=host, port=port, block_time=block_time, faults=plan.transport

@@ -23,17 +23,13 @@ tampered body at parachain block P), so the Phala-key checks can be faulted as o
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from pinkpipe.chain.header import Header
 from pinkpipe.chain.parachain import PARACHAIN_ID_KEY, encode_head_data, paras_heads_key
 from pinkpipe.chain.scale import encode_u32
-from pinkpipe.devnet.chain import Block, DevChain
+from pinkpipe.devnet.chain import DevChain
 from pinkpipe.devnet.config import DevnetConfig, DevnetError
 from pinkpipe.devnet.faults import Faults, lying_state_root
-
-if TYPE_CHECKING:
-    from pinkpipe.devnet.chain import _Queued
 
 DEFAULT_PARA_ID = 2035
 """Phala's para id on Polkadot."""
@@ -58,12 +54,8 @@ class RelayDevChain(DevChain):
         super().__init__(config)
         self.next_changes: dict[bytes, bytes | None] = {}
 
-    def _block_changes(
-        self, parent: Block, number: int, now: int, queue: list[_Queued]
-    ) -> dict[bytes, bytes | None]:
-        changes = super()._block_changes(parent, number, now, queue)
-        changes.update(self.next_changes)
-        self.next_changes = {}
+    def extra_changes(self, number: int) -> dict[bytes, bytes | None]:
+        changes, self.next_changes = self.next_changes, {}
         return changes
 
 
@@ -85,13 +77,8 @@ class ParaDevChain(DevChain):
     def finalized_hash(self) -> bytes:
         return self.block(self.included_number).hash
 
-    def _block_changes(
-        self, parent: Block, number: int, now: int, queue: list[_Queued]
-    ) -> dict[bytes, bytes | None]:
-        changes = super()._block_changes(parent, number, now, queue)
-        if number == 1:
-            changes[PARACHAIN_ID_KEY] = encode_u32(self.para_id)
-        return changes
+    def extra_changes(self, number: int) -> dict[bytes, bytes | None]:
+        return {PARACHAIN_ID_KEY: encode_u32(self.para_id)} if number == 1 else {}
 
     def _withheld(self, block_hash: bytes) -> bool:
         number = self.block_number(block_hash)

@@ -22,6 +22,17 @@ class RelayerSettings(BaseModel):
     from_block: int = Field(
         1, ge=1, lt=2**32, description="first block the relayer publishes (empty stream)"
     )
+    relay_url: str | None = Field(
+        None,
+        description="parachain mode: relay chain node WebSocket URL (node_url is then the "
+        "parachain's node)",
+    )
+    para_id: int | None = Field(
+        None,
+        ge=0,
+        lt=2**32,
+        description="parachain mode: the para id (unset: read ParachainInfo::ParachainId)",
+    )
     rpc_window: int = Field(256, ge=1, le=4096, description="blocks fetched concurrently")
     rpc_batch: int = Field(16, ge=1, le=512, description="blocks per JSON-RPC batch request")
     rpc_timeout_s: float = Field(
@@ -34,7 +45,7 @@ class RelayerSettings(BaseModel):
         description="retries (reconnecting, with backoff) before a node error is final",
     )
 
-    @field_validator("node_url")
+    @field_validator("node_url", "relay_url")
     @classmethod
     def _ws_url(cls, value: str | None) -> str | None:
         """A node URL that can never work is refused at start, not retried."""

@@ -44,7 +44,6 @@ from pinkpipe.bus import (
     msg_id,
     raw_spec,
     raw_stream,
-    raw_subject,
     verified_spec,
     verified_stream,
     verified_subject,
@@ -62,7 +61,7 @@ from pinkpipe.bus.records import (
     decode_raw,
     decode_verified,
 )
-from pinkpipe.bus.streams import VALIDATOR_CONSUMER
+from pinkpipe.bus.streams import VALIDATOR_CONSUMER, StreamSpec
 from pinkpipe.chain.errors import InvalidChainData, PinkpipeError
 from pinkpipe.chain.header import Header
 from pinkpipe.chain.keys import GENESIS_KEYS
@@ -243,11 +242,12 @@ class ChainValidator:
         """Every block up to this number is in the verified stream."""
         self._batch: list[_Pending] = []
         self._batch_bytes = 0
+        source = self._input_spec()
         self.consumer = OrderedConsumer(
             bus,
             ConsumerSpec(
-                stream=raw_stream(genesis),
-                subject=raw_subject(genesis),
+                stream=source.name,
+                subject=source.subject,
                 durable=VALIDATOR_CONSUMER,
                 ack_wait_s=settings.validator_ack_wait_s,
                 max_ack_pending=MAX_ACK_PENDING,
@@ -305,9 +305,7 @@ class ChainValidator:
 
     async def _session(self) -> None:
         """From the checkpoint to `stop` (or the first failure)."""
-        await self.bus.ensure_stream(
-            raw_spec(self.bus.settings, self.genesis, self.bus.max_payload), owner=False
-        )
+        await self.bus.ensure_stream(self._input_spec(), owner=False)
         await self.bus.ensure_stream(
             verified_spec(self.bus.settings, self.genesis, self.bus.max_payload), owner=True
         )
@@ -322,6 +320,10 @@ class ChainValidator:
                 await self._handle(delivery)
             if time.monotonic() - self._status_at >= STATUS_EVERY_S:
                 await self._write_status("running")
+
+    def _input_spec(self) -> StreamSpec:
+        """The stream this validator reads (the chain's raw stream)."""
+        return raw_spec(self.bus.settings, self.genesis, self.bus.max_payload)
 
     async def _close(self) -> None:
         if self._publisher is not None:
@@ -352,6 +354,11 @@ class ChainValidator:
                 cp.number,
                 cp.raw_seq,
             )
+        await self._open_verified()
+
+    async def _open_verified(self) -> None:
+        """The verified stream's tail after `_verified_seq` (kept for comparison) and the
+        publisher continuing it."""
         stream, subject = verified_stream(self.genesis), verified_subject(self.genesis)
         last = await self.bus.last_message(stream, subject)
         last_seq = 0 if last is None else last.seq
@@ -638,9 +645,7 @@ class ValidatorService:
                 self.bus.check_outage()
                 for genesis in await self._wanted():
                     if genesis not in tasks:
-                        validator = ChainValidator(
-                            self.settings, self.bus, self.store, genesis, self.stop
-                        )
+                        validator = self._chain_validator(genesis)
                         self.chains[genesis] = validator
                         tasks[genesis] = asyncio.create_task(validator.run())
                         log.info("validating chain %s", genesis.hex())
@@ -658,6 +663,9 @@ class ValidatorService:
         finally:
             self.stop.set()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    def _chain_validator(self, genesis: bytes) -> ChainValidator:
+        return ChainValidator(self.settings, self.bus, self.store, genesis, self.stop)
 
     def first_failure(self) -> BaseException:
         errors = list(self.failed.values())

@@ -8,12 +8,17 @@ import pytest
 
 from pinkpipe.bus.records import (
     BootstrapRecord,
+    ParachainBootstrapRecord,
+    ParachainCheckpoint,
     RawBlockRecord,
     RecordError,
+    RelayBlockRecord,
     StorageItem,
     ValidatorCheckpoint,
     VerifiedBlockRecord,
     decode_checkpoint,
+    decode_para_checkpoint,
+    decode_para_raw,
     decode_raw,
     decode_verified,
 )
@@ -133,3 +138,46 @@ def test_records_are_immutable() -> None:
     record = raw_block()
     with pytest.raises(ValueError, match="frozen"):
         record.number = 8  # type: ignore[misc]
+
+
+def test_parachain_records_round_trip_and_stay_apart_from_the_standalone_kinds() -> None:
+    boot = ParachainBootstrapRecord(
+        relay=BootstrapRecord(genesis_hash=H1, number=0, hash=H1, header=b"h", proof=[b"p"]),
+        para_id=2035,
+        para_genesis_hash=H2,
+    )
+    relay = RelayBlockRecord(
+        number=9, hash=H2, header=b"r", justification=b"j", heads_proof=[b"n1", b"n2"]
+    )
+    for record in (boot, relay, raw_block()):
+        assert decode_para_raw(record.to_bytes(), "PARARAW", 3) == record
+    assert json.loads(relay.to_bytes())["kind"] == "relay"
+    with pytest.raises(RecordError, match="sequence 4"):
+        decode_raw(relay.to_bytes(), "RAW", 4)  # not a standalone raw record
+    cp = ParachainCheckpoint(
+        raw_seq=5, verified_seq=2, number=1, hash=H1, relay_state=b"r", para_state=b"p"
+    )
+    assert decode_para_checkpoint(cp.to_bytes(), "KV", 1) == cp
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"para_id": 2**32}, "para_id"),
+        ({"para_genesis_hash": "0x1234"}, "para_genesis_hash"),
+        ({"relay": {"genesis_hash": "0x00"}}, "relay"),
+    ],
+)
+def test_invalid_parachain_bootstrap_names_the_field(
+    changes: dict[str, object], fragment: str
+) -> None:
+    doc = json.loads(
+        ParachainBootstrapRecord(
+            relay=BootstrapRecord(genesis_hash=H1, number=0, hash=H1, header=b"h", proof=[]),
+            para_id=1,
+            para_genesis_hash=H2,
+        ).to_bytes()
+    )
+    doc.update(changes)
+    with pytest.raises(RecordError, match=rf"PARARAW sequence 8: para-bootstrap\.{fragment}"):
+        decode_para_raw(json.dumps(doc).encode(), "PARARAW", 8)

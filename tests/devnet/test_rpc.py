@@ -487,6 +487,22 @@ def test_fault_specs() -> None:
             parse_faults([bad])
 
 
+def test_parachain_fault_specs_only_with_parachain() -> None:
+    plan = parse_faults(
+        ["wrong-head=5", "head-skips-back=7", "withheld-head=3", "bad-body=2"], True
+    )
+    assert plan.data.active() == {
+        "wrong_head": 5,
+        "head_skips_back": 7,
+        "withheld_head": 3,
+        "bad_body": 2,
+    }
+    with pytest.raises(DevnetError, match="unknown fault 'wrong-head=5'"):
+        parse_faults(["wrong-head=5"])
+    with pytest.raises(DevnetError, match="block number >= 1"):
+        parse_faults(["withheld-head=0"], True)
+
+
 async def test_data_fault_switches_reach_the_wire() -> None:
     plan = parse_faults(["truncated-proof=3", "bad-signature=4"])
     async with (
