@@ -48,7 +48,8 @@ class Stages:
     devnet: DevnetServer
     tasks: list[asyncio.Task[int]]
     services: list[Service]
-    stop: asyncio.Event
+    stops: list[asyncio.Event]
+    """One per in-process stage: a stage that stops sets its own, not the other's."""
 
     async def exit_codes(self, timeout_s: float) -> list[int]:
         codes = [await asyncio.wait_for(s.proc.wait(), timeout_s) for s in self.services if s.proc]
@@ -56,7 +57,8 @@ class Stages:
         return [*codes, *done]
 
     async def terminate(self) -> list[int]:
-        self.stop.set()
+        for stop in self.stops:
+            stop.set()
         for service in self.services:
             assert service.proc is not None
             if service.proc.returncode is None:
@@ -77,12 +79,12 @@ def env_for(nats_url: str, **extra: str) -> dict[str, str]:
 
 
 async def start_in_process(settings: Settings, devnet: DevnetServer) -> Stages:
-    stop = asyncio.Event()
+    stops = [asyncio.Event(), asyncio.Event()]
     tasks = [
-        asyncio.create_task(run_relayer(settings, stop)),
-        asyncio.create_task(run_validator(settings, stop)),
+        asyncio.create_task(run_relayer(settings, stops[0])),
+        asyncio.create_task(run_validator(settings, stops[1])),
     ]
-    return Stages(devnet, tasks, [], stop)
+    return Stages(devnet, tasks, [], stops)
 
 
 async def start_processes(env: dict[str, str], devnet: DevnetServer, log_dir: Path) -> Stages:
@@ -93,7 +95,7 @@ async def start_processes(env: dict[str, str], devnet: DevnetServer, log_dir: Pa
     ]
     for service in services:
         await service.start()
-    return Stages(devnet, [], services, asyncio.Event())
+    return Stages(devnet, [], services, [])
 
 
 async def verified_height(bus: Bus, genesis: bytes) -> int:

@@ -80,33 +80,25 @@ def test_forbidden_import_is_refused_and_named(
     assert named in out
 
 
-def test_new_pure_core_must_be_named_then_is_checked(tree: Path) -> None:
+def test_a_pure_core_must_be_named_then_is_checked(tree: Path) -> None:
+    """Leaving pinkpipe.executor out of the contracts is refused; named, it is checked."""
     pyproject = tree / "pyproject.toml"
-    text = pyproject.read_text()
-    text = text.replace(
-        '    "pinkpipe.devnet",\n', '    "pinkpipe.devnet",\n    "pinkpipe.executor",\n', 1
+    named = pyproject.read_text()
+    unnamed = named.replace(
+        'source_modules = ["pinkpipe.chain", "pinkpipe.executor", "pinkpipe.validator"]',
+        'source_modules = ["pinkpipe.chain", "pinkpipe.validator"]',
+    ).replace(
+        '    "pinkpipe.executor",\n    "pinkpipe.migrations",\n', '    "pinkpipe.migrations",\n'
     )
-    text = text.replace(
-        '"pinkpipe.devnet" = "devnet"\n',
-        '"pinkpipe.devnet" = "devnet"\n"pinkpipe.executor" = "executor"\n',
-    )
-    pyproject.write_text(text)
-    (tree / "executor").mkdir()
-    (tree / "executor" / "__init__.py").write_text("import sqlalchemy  # noqa\n")
+    assert unnamed != named
+    pyproject.write_text(unnamed)
     code, out = lint(tree)
     assert code == 1
     assert "pinkpipe.executor (pure-cores source_modules)" in out
     assert "pinkpipe.executor (devnet-tool forbidden_modules)" in out
-    text = text.replace(
-        'source_modules = ["pinkpipe.chain", "pinkpipe.validator"]',
-        'source_modules = ["pinkpipe.chain", "pinkpipe.validator", "pinkpipe.executor"]',
-    )
-    # The devnet-tool contract's list is the last list of pinkpipe packages in the file.
-    head, _, tail = text.rpartition('    "pinkpipe.bus",\n')
-    text = head + '    "pinkpipe.bus",\n    "pinkpipe.executor",\n' + tail
-    pyproject.write_text(text)
-    code, out = lint(tree)
-    assert code == 1 and "pinkpipe.executor -> sqlalchemy" in out
-    (tree / "executor" / "__init__.py").write_text("import pinkpipe.chain.scale  # noqa\n")
+    pyproject.write_text(named)
     code, out = lint(tree)
     assert code == 0, out
+    add_import(tree, "executor/state", "import sqlalchemy")
+    code, out = lint(tree)
+    assert code == 1 and "pinkpipe.executor.state -> sqlalchemy" in out
